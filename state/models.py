@@ -119,7 +119,10 @@ class Cycle(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """One write or conflict decision; ``fields`` maps each changed field to ``[old, new]``."""
+    """One write or conflict decision; ``fields`` maps each changed field to ``[old, new]``.
+
+    ``side`` and ``key`` are empty for decisions that wrote to neither side (a link, a conflict).
+    """
 
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_entry_pair", "pair", "id"),)
@@ -129,8 +132,8 @@ class AuditEntry(SQLModel, table=True):
     at: datetime = Field(sa_type=UtcDateTime)
     pair: str
     operation: str
-    side: str
-    key: str
+    side: str | None = None
+    key: str | None = None
     other_key: str | None = None
     fields: dict[str, Any] = Field(default_factory=dict, sa_type=JsonText)
     rule: str | None = None

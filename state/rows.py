@@ -65,7 +65,8 @@ class FailureRow:
 
 @dataclass(frozen=True, slots=True)
 class AuditRow:
-    """One write or conflict decision. ``fields`` maps each field to ``(old, new)``.
+    """One write or conflict decision. ``fields`` maps each field to ``(old, new)``; ``side`` and
+    ``key`` are None for decisions that wrote to neither side.
 
     Passed to ``Store.audit`` without ``id``; ``audit_log`` returns them with it.
     """
@@ -73,8 +74,8 @@ class AuditRow:
     at: datetime
     pair: str
     operation: str
-    side: str
-    key: str
+    side: str | None
+    key: str | None
     other_key: str | None = None
     fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     rule: str | None = None
@@ -109,14 +110,6 @@ class ConflictRow:
     detected_at: datetime
     resolved_at: datetime | None
     resolution: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedConflict:
-    """``is_new`` is False when this exact conflict was already pending: audit it only once."""
-
-    id: int
-    is_new: bool
 
 
 @dataclass(frozen=True, slots=True)

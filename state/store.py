@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -51,12 +52,25 @@ from state.rows import (
     MembershipRow,
     PushedChangeRow,
     PushListRow,
-    RecordedConflict,
     StoreStats,
 )
 from state.types import dump_json, require_aware
 
 # Long enough for a remote's stack trace summary, short enough that one bad record cannot bloat the file.
+__all__ = [
+    "AuditRow",
+    "ConflictRow",
+    "CycleRow",
+    "FailureRow",
+    "IntentRow",
+    "LinkRow",
+    "MembershipRow",
+    "PushListRow",
+    "PushedChangeRow",
+    "Store",
+    "StoreStats",
+]
+
 MAX_ERROR_CHARS = 2000
 DEFAULT_CREATE_LIST_WINDOW = timedelta(minutes=10)
 
@@ -459,22 +473,21 @@ class Store:
 
     # --- conflicts -----------------------------------------------------------------------------
 
-    def record_conflict(
+    def record_conflict(  # noqa: PLR0917 (the positional signature the engine is written against)
         self,
         pair: str,
         planfix_key: str,
         planningpme_key: str,
         field: str,
-        *,
         planfix_value: Any,
         planningpme_value: Any,
         base_value: Any,
         now: datetime,
-    ) -> RecordedConflict:
-        """Record a conflict waiting for a person; the same pending conflict is recorded once.
+    ) -> bool:
+        """Record a conflict waiting for a person; True if it is news (so audit it), else False.
 
-        If this field of this link already has a pending conflict, its values are brought up to
-        date; ``is_new`` is True only when nothing, or something different, was pending.
+        At most one conflict per link and field is pending. Seeing the same one again next cycle
+        changes nothing and returns False; if the values moved on, they are updated and it is news.
         """
         values = (planfix_value, planningpme_value, base_value)
         with self._session("record_conflict", write=True) as s:
@@ -488,25 +501,25 @@ class Store:
                 )
             ).first()
             if pending is None:
-                pending = Conflict(
-                    pair=pair,
-                    planfix_key=planfix_key,
-                    planningpme_key=planningpme_key,
-                    field=field,
-                    planfix_value=planfix_value,
-                    planningpme_value=planningpme_value,
-                    base_value=base_value,
-                    detected_at=now,
+                s.add(
+                    Conflict(
+                        pair=pair,
+                        planfix_key=planfix_key,
+                        planningpme_key=planningpme_key,
+                        field=field,
+                        planfix_value=planfix_value,
+                        planningpme_value=planningpme_value,
+                        base_value=base_value,
+                        detected_at=now,
+                    )
                 )
-                is_new = True
-            else:
-                stored = (pending.planfix_value, pending.planningpme_value, pending.base_value)
-                is_new = dump_json(stored, "conflict values") != dump_json(values, "conflict values")
-                pending.planfix_value, pending.planningpme_value, pending.base_value = values
+                return True
+            stored = (pending.planfix_value, pending.planningpme_value, pending.base_value)
+            if dump_json(stored, "conflict values") == dump_json(values, "conflict values"):
+                return False
+            pending.planfix_value, pending.planningpme_value, pending.base_value = values
             s.add(pending)
-            s.flush()
-            assert pending.id is not None
-            return RecordedConflict(pending.id, is_new)
+            return True
 
     def pending_conflicts(self, pair: str | None = None) -> list[ConflictRow]:
         query = select(Conflict).where(col(Conflict.resolved_at).is_(None))
@@ -708,6 +721,22 @@ class Store:
                 schema_version=count(select(func.max(col(SchemaVersion.version)))),
             )
 
+    def status_summary(self, *, cycles: int = 10) -> dict[str, Any]:
+        """What `syncd status` prints (and ``--json`` emits): JSON-ready, times as ISO text."""
+        stats = self.stats()
+        return {
+            "schema_version": stats.schema_version,
+            "links": dict(stats.links),
+            "failures": stats.failures,
+            "parked": stats.parked,
+            "pending_conflicts": stats.pending_conflicts,
+            "open_intents": stats.open_intents,
+            "pending_pushed_changes": stats.pending_pushed_changes,
+            "last_cycles": [_jsonable(asdict(c)) for c in self.last_cycles(cycles)],
+            "failing_records": [_jsonable(asdict(f)) for f in self.failures()],
+            "conflicts_waiting": [_jsonable(asdict(c)) for c in self.pending_conflicts()],
+        }
+
 
 # --- session-level helpers (used inside one transaction) ------------------------------------------
 
@@ -758,6 +787,10 @@ def _close_intent(s: Session, intent_id: int, outcome: str, created_key: str | N
     intent.closed_at, intent.outcome, intent.created_key = now, outcome, created_key
     s.add(intent)
     return True
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 # --- ORM object → frozen row ---------------------------------------------------------------------
