@@ -1,0 +1,303 @@
+"""Planfix tasks and contacts as ``Connector``s (syncd/connectors/base.py).
+
+Tasks: changes are listed with the "modified since" filter from the cursor minus an overlap
+window (the filter has minute granularity and a naive local zone); ``task.update`` may reset
+fields it is not given, so an update reads the task and sends its full state with the changes
+laid over it; there is no delete, so ``delete`` moves the task to an archive status.
+Contacts: there is no "modified since" filter, so every listing is a full scan; an update sends
+the given fields plus the full, merged custom data (never a partial custom-data list).
+Markers live in a custom field and are written in the same request that creates the record.
+Writes return the record as written (the given fields laid over what was read), without a
+read-back: under a 1 request/s limit every saved request counts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, System
+from syncd.connectors.http import RetryPolicy
+from syncd.connectors.planfix.client import PlanfixClient
+from syncd.connectors.planfix.filters import (
+    CONTACT_CUSTOM_FIELD,
+    TASK_CUSTOM_FIELD,
+    custom_field_equals,
+    modified_since,
+)
+from syncd.connectors.planfix.paging import PAGE_SIZE, read_pages
+from syncd.connectors.planfix.records import (
+    contact_params,
+    merge_record,
+    parse_contact,
+    parse_task,
+    task_params,
+)
+from syncd.connectors.planfix.times import MINUTE_FORMAT, floor_minute, from_local, split_moment, to_local
+from syncd.connectors.planfix.xml import Element, ListPage, Param, list_page
+from syncd.errors import NotFoundError, ProtocolError
+from syncd.ratelimit import AccountLimiter
+from syncd.settings import PlanfixSettings
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_OVERLAP = timedelta(minutes=2)
+IDENTITY_FIELDS = frozenset({"id", "general", "userid"})
+
+
+def _changes(data: NativeRecord) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in IDENTITY_FIELDS}
+
+
+def _custom_value(field_id: str, marker: str | None) -> Param:
+    return ("customData", [("customValue", [("id", field_id), ("value", marker or "")])])
+
+
+class _PlanfixConnector(ABC):
+    """What tasks and contacts share: listing pages, marker look-ups, the quota hint."""
+
+    system: System = "planfix"
+    entity: str
+    _method_prefix: str
+    _marker_filter: str
+
+    def __init__(self, client: PlanfixClient, *, marker_field: str) -> None:
+        self._client = client
+        self.marker_field = marker_field
+
+    @abstractmethod
+    def _parse(self, el: Element) -> RemoteRecord: ...
+
+    def quota_hint(self) -> QuotaHint:
+        return self._client.quota_hint()
+
+    def _list(self, filters: Sequence[Param], extra: Sequence[Param] = ()) -> tuple[list[RemoteRecord], bool]:
+        method = f"{self._method_prefix}.getList"
+        plural = f"{self.entity}s"
+
+        def fetch(page: int) -> ListPage:
+            params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *extra]
+            if filters:
+                params.append(("filters", list(filters)))
+            return list_page(self._client.call(method, params), plural, self.entity, method=method)
+
+        pages = read_pages(fetch, what=plural)
+        unique: dict[str, RemoteRecord] = {}
+        for el in pages.items:
+            record = self._parse(el)
+            unique[record.key] = record
+        return list(unique.values()), pages.complete
+
+    def _get(self, key: str) -> RemoteRecord | None:
+        method = f"{self._method_prefix}.get"
+        try:
+            root = self._client.call(method, [(self.entity, [("id", key)])])
+        except NotFoundError:
+            return None
+        el = root.find(self.entity)
+        if el is None:
+            raise ProtocolError(f"reply to {method}: no <{self.entity}> in an ok reply", system="planfix")
+        return self._parse(el)
+
+    def _existing(self, key: str) -> RemoteRecord:
+        current = self._get(key)
+        if current is None:
+            raise NotFoundError(f"{self.entity} {key} does not exist", system="planfix")
+        return current
+
+    def find_by_marker(self, marker: str) -> list[RemoteRecord]:
+        records, _ = self._list([custom_field_equals(self._marker_filter, self.marker_field, marker)])
+        return records
+
+    def _timed_listing(
+        self, read: Callable[[], tuple[list[RemoteRecord], bool]], *, full_scan: bool
+    ) -> Listing:
+        started = self._client.limiter.clock.now()
+        before = self._client.counter.total
+        records, complete = read()
+        return Listing(
+            records=records,
+            complete=complete,
+            full_scan=full_scan,
+            cursor=started,
+            requests=self._client.counter.total - before,
+        )
+
+
+class PlanfixTaskConnector(_PlanfixConnector):
+    """Planfix tasks (native shape: see connectors/base.py and the shared brief)."""
+
+    entity = "task"
+    _method_prefix = "task"
+    _marker_filter = TASK_CUSTOM_FIELD
+
+    def __init__(
+        self,
+        client: PlanfixClient,
+        *,
+        marker_field: str = "101",
+        archive_status: str = "4",
+        overlap: timedelta = DEFAULT_OVERLAP,
+    ) -> None:
+        super().__init__(client, marker_field=marker_field)
+        self.archive_status = archive_status
+        self.overlap = overlap
+
+    def _parse(self, el: Element) -> RemoteRecord:
+        data = parse_task(el)
+        return RemoteRecord(key=data["id"], data=data)
+
+    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+        if since is None or full:
+            return self._timed_listing(lambda: self._list([], [("target", "all")]), full_scan=True)
+        local = floor_minute(to_local(since - self.overlap, self._client.zone))
+        log.debug("planfix.tasks_since", datefrom=local.strftime(MINUTE_FORMAT))
+        return self._timed_listing(
+            lambda: self._list([modified_since(local)], [("target", "all")]), full_scan=False
+        )
+
+    def get(self, key: str) -> RemoteRecord | None:
+        return self._get(key)
+
+    def get_many(self, keys: Iterable[str]) -> list[RemoteRecord]:
+        wanted = list(dict.fromkeys(keys))
+        found: list[RemoteRecord] = []
+        for start in range(0, len(wanted), PAGE_SIZE):
+            batch = wanted[start : start + PAGE_SIZE]
+            root = self._client.call("task.getMulti", [("tasks", [("id", key) for key in batch])])
+            found.extend(
+                self._parse(el) for el in list_page(root, "tasks", "task", method="task.getMulti").items
+            )
+        return found
+
+    def create(self, data: NativeRecord, marker: str | None) -> RemoteRecord:
+        record = _changes(data)
+        if marker is not None:
+            record["customData"] = {**dict(record.get("customData") or {}), self.marker_field: marker}
+        root = self._client.call("task.add", [("task", task_params(record))], write=True, idempotent=False)
+        task_id = (root.findtext("task/id") or "").strip()
+        if not task_id:
+            raise ProtocolError("reply to task.add: no task id", system="planfix")
+        general = (root.findtext("task/general") or "").strip()
+        return RemoteRecord(key=task_id, data={**record, "id": task_id, "general": general})
+
+    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
+        current = self._existing(key)
+        merged = merge_record(current.data, _changes(data))
+        self._client.call("task.update", [("task", [("id", key), *task_params(merged)])], write=True)
+        return RemoteRecord(key=key, data=merged)
+
+    def delete(self, key: str) -> None:
+        params: list[Param] = [("task", [("id", key)]), ("status", self.archive_status)]
+        try:
+            self._client.call("task.changeStatus", params, write=True)
+        except NotFoundError:
+            log.info("planfix.delete_already_gone", entity="task", key=key)
+
+    def set_marker(self, key: str, marker: str | None) -> None:
+        params: list[Param] = [("task", [("id", key), _custom_value(self.marker_field, marker)])]
+        self._client.call("task.updateCustomData", params, write=True)
+
+
+class PlanfixContactConnector(_PlanfixConnector):
+    """Planfix contacts (native shape: see connectors/base.py and the shared brief)."""
+
+    entity = "contact"
+    _method_prefix = "contact"
+    _marker_filter = CONTACT_CUSTOM_FIELD
+
+    def __init__(self, client: PlanfixClient, *, marker_field: str = "201") -> None:
+        super().__init__(client, marker_field=marker_field)
+
+    def _parse(self, el: Element) -> RemoteRecord:
+        data = parse_contact(el)
+        updated = split_moment(data["lastUpdateDate"]) if data["lastUpdateDate"] else None
+        modified = None
+        if updated is not None:
+            day, at = updated
+            modified = from_local(datetime.combine(day, at or time()), self._client.zone)
+        return RemoteRecord(key=data["id"], data=data, modified=modified)
+
+    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+        # No "modified since" filter exists for contacts: always read them all.
+        return self._timed_listing(lambda: self._list([]), full_scan=True)
+
+    def get(self, key: str) -> RemoteRecord | None:
+        return self._get(key)
+
+    def get_many(self, keys: Iterable[str]) -> list[RemoteRecord]:
+        found = (self._get(key) for key in dict.fromkeys(keys))
+        return [record for record in found if record is not None]
+
+    def create(self, data: NativeRecord, marker: str | None) -> RemoteRecord:
+        record = _changes(data)
+        if marker is not None:
+            record["customData"] = {**dict(record.get("customData") or {}), self.marker_field: marker}
+        root = self._client.call(
+            "contact.add", [("contact", contact_params(record))], write=True, idempotent=False
+        )
+        ids = {tag: (root.findtext(f"contact/{tag}") or "").strip() for tag in ("id", "userid", "general")}
+        if not ids["id"]:
+            raise ProtocolError("reply to contact.add: no contact id", system="planfix")
+        return RemoteRecord(key=ids["id"], data={**record, **ids})
+
+    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
+        current = self._existing(key)
+        changes = _changes(data)
+        merged = merge_record(current.data, changes)
+        if "customData" in changes:
+            changes["customData"] = merged["customData"]
+        self._client.call(
+            "contact.update", [("contact", [("id", key), *contact_params(changes)])], write=True
+        )
+        return RemoteRecord(key=key, data=merged, modified=current.modified)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.call("contact.delete", [("contact", [("id", key)])], write=True)
+        except NotFoundError:
+            log.info("planfix.delete_already_gone", entity="contact", key=key)
+
+    def set_marker(self, key: str, marker: str | None) -> None:
+        params: list[Param] = [("contact", [("id", key), _custom_value(self.marker_field, marker)])]
+        self._client.call("contact.update", params, write=True)
+
+
+@dataclass(frozen=True)
+class PlanfixConnectors:
+    """Both Planfix connectors over one client (one account, one limiter)."""
+
+    client: PlanfixClient
+    tasks: PlanfixTaskConnector
+    contacts: PlanfixContactConnector
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def build_planfix(
+    settings: PlanfixSettings,
+    limiter: AccountLimiter,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    task_marker_field: str = "101",
+    contact_marker_field: str = "201",
+    archive_status: str = "4",
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> PlanfixConnectors:
+    """The task and contact connectors for ``settings``' account, sharing ``limiter``."""
+    client = PlanfixClient(settings, limiter, transport=transport, retry=retry)
+    return PlanfixConnectors(
+        client=client,
+        tasks=PlanfixTaskConnector(
+            client, marker_field=task_marker_field, archive_status=archive_status, overlap=overlap
+        ),
+        contacts=PlanfixContactConnector(client, marker_field=contact_marker_field),
+    )
