@@ -1,0 +1,4 @@
+"""The configurable field-mapping layer: mapping files (``spec``), transforms, and the ``Mapper``.
+
+Never imports ``syncd``: the daemon depends on this package, not the other way round.
+"""
