@@ -58,13 +58,18 @@ def open_writer(
     return engine
 
 
-def open_reader(path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+def open_reader(
+    path: Path,
+    *,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> Engine:
     """A read-only engine on an existing, current database; nothing on disk is changed."""
-    found = _inspect(path, supported=len(MIGRATIONS))
-    if found < len(MIGRATIONS):
+    found = _inspect(path, supported=len(migrations))
+    if found < len(migrations):
         state = "is empty" if found == 0 else f"has schema version {found}, older than this syncd's"
         raise StateFileError(
-            path, f"{state} ({len(MIGRATIONS)}); run syncd once (not read-only) to create or upgrade it"
+            path, f"{state} ({len(migrations)}); run syncd once (not read-only) to create or upgrade it"
         )
     return _engine(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
 

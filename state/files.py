@@ -25,17 +25,22 @@ PRIVATE_MODE = 0o600
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
+def open_private(path: Path, flags: int, *, db_path: Path) -> int:
+    """``os.open`` with mode 0600, turning the admin's likely mistakes into messages about ``db_path``."""
+    try:
+        return os.open(path, flags | os.O_CLOEXEC, PRIVATE_MODE)
+    except FileNotFoundError as exc:
+        raise StateFileError(db_path, f"the directory {path.parent} does not exist; create it first") from exc
+    except PermissionError as exc:
+        raise StateFileError(db_path, f"cannot open {path} ({exc.strerror}); check owner and mode") from exc
+
+
 def create_private(path: Path) -> int:
     """Create ``path`` exclusively with mode 0600 and return its descriptor.
 
     ``O_EXCL`` means an existing file is never truncated; ``FileExistsError`` tells the caller so.
     """
-    try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_MODE)
-    except FileNotFoundError as exc:
-        raise StateFileError(path, f"the directory {path.parent} does not exist; create it first") from exc
-    except PermissionError as exc:
-        raise StateFileError(path, f"cannot create the file ({exc.strerror}); check the directory") from exc
+    return open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, db_path=path)
 
 
 def ensure_private_database(path: Path) -> bool:

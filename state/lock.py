@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from state.errors import StateFileError, StateLocked
-from state.files import PRIVATE_MODE
+from state.files import open_private
 
 
 def lock_path_for(db_path: Path) -> Path:
@@ -33,10 +33,7 @@ class WriterLock:
     def acquire(cls, db_path: Path) -> WriterLock:
         """Take the lock without waiting, or raise StateLocked naming the holder."""
         path = lock_path_for(db_path)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE)
-        except OSError as exc:
-            raise StateFileError(db_path, f"cannot open the lock file {path} ({exc.strerror})") from exc
+        fd = open_private(path, os.O_RDWR | os.O_CREAT, db_path=db_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

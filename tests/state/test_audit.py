@@ -111,10 +111,21 @@ def test_stats_count_what_status_shows(store: Store) -> None:
     store.upsert_link("tasks", "1", "17", {}, "a", "b", NOW)
     store.upsert_link("tasks", "2", "18", {}, "a", "b", NOW)
     store.upsert_link("contacts", "12", "5", {}, "a", "b", NOW)
-    policy = {"max_attempts": 2, "backoff_base_s": 1.0, "backoff_cap_s": 1.0}
-    store.record_failure("tasks", "planfix", "1", "update", "boom", NOW, **policy)
+    store.record_failure(
+        "tasks", "planfix", "1", "update", "boom", NOW, max_attempts=2, backoff_base_s=1.0, backoff_cap_s=1.0
+    )
     for _ in range(2):
-        store.record_failure("tasks", "planfix", "2", "update", "boom", NOW, **policy)
+        store.record_failure(
+            "tasks",
+            "planfix",
+            "2",
+            "update",
+            "boom",
+            NOW,
+            max_attempts=2,
+            backoff_base_s=1.0,
+            backoff_cap_s=1.0,
+        )
     store.record_conflict("tasks", "1", "17", "title", "A", "B", "", NOW)
     store.open_intent("tasks", "planningpme", "3", "3", {}, NOW)
     store.enqueue_pushed_change("12", None, "update", {}, "push-1", NOW)

@@ -11,14 +11,20 @@ from state.rows import FailureRow
 from state.store import MAX_ERROR_CHARS, Store
 from tests.state.conftest import NOW
 
-POLICY = {"max_attempts": 4, "backoff_base_s": 60.0, "backoff_cap_s": 150.0}
-
 
 def fail(
     store: Store, key: str = "123", *, minutes: int = 0, error: str = "planfix: invalid (code 0007)"
 ) -> FailureRow:
     return store.record_failure(
-        "tasks", "planfix", key, "update", error, NOW + timedelta(minutes=minutes), **POLICY
+        "tasks",
+        "planfix",
+        key,
+        "update",
+        error,
+        NOW + timedelta(minutes=minutes),
+        max_attempts=4,
+        backoff_base_s=60.0,
+        backoff_cap_s=150.0,
     )
 
 
@@ -105,7 +111,17 @@ def test_a_success_clears_the_failure(store: Store) -> None:
 def test_failures_are_per_pair_side_and_key(store: Store) -> None:
     fail(store, "1")
     fail(store, "2")
-    store.record_failure("contacts", "planningpme", "1", "create", "boom", NOW, **POLICY)
+    store.record_failure(
+        "contacts",
+        "planningpme",
+        "1",
+        "create",
+        "boom",
+        NOW,
+        max_attempts=4,
+        backoff_base_s=60.0,
+        backoff_cap_s=150.0,
+    )
 
     assert {(f.pair, f.side, f.key) for f in store.failures()} == {
         ("tasks", "planfix", "1"),
