@@ -209,7 +209,10 @@ class EmulatorServer:
 
     def __init__(self, app: Starlette, port: int = 0, host: str = "127.0.0.1") -> None:
         self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
+        # listening socket says it is TCP; with proto 0 every keep-alive request stalls ~40 ms
+        # (Nagle against delayed ACK).
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
