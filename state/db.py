@@ -74,11 +74,6 @@ def open_reader(
     return _engine(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
 
 
-def schema_version(path: Path) -> int:
-    """The schema version of the file (0 for an empty one), after the corruption checks."""
-    return _inspect(path, supported=len(MIGRATIONS))
-
-
 def _inspect(path: Path, *, supported: int) -> int:
     """Check the header and integrity over a read-only connection; return the schema version."""
     if not check_header(path):
@@ -160,9 +155,8 @@ def _engine(path: Path, *, readonly: bool, busy_timeout_ms: int) -> Engine:
     uri = _uri(path, "ro" if readonly else "rw")
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(
-            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-        )
+        # isolation_level=None: we issue BEGIN ourselves (see _begin), so DDL is transactional too.
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
     engine = create_engine("sqlite+pysqlite://", creator=connect)
 

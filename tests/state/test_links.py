@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from hypothesis import given, settings
@@ -120,15 +120,12 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         yield store
 
 
-PAIR_NUMBERS = itertools.count()
-
-
 @settings(max_examples=60, deadline=None)
 @given(operations=OPERATIONS)
 def test_links_stay_one_to_one_in_both_directions(
     shared_store: Store, operations: list[tuple[str, str, str]]
 ) -> None:
-    store, pair = shared_store, f"pair{next(PAIR_NUMBERS)}"
+    store, pair = shared_store, uuid4().hex
     model: dict[str, str] = {}  # planfix key -> planningpme key
     for operation, pf, pme in operations:
         owner_of_pme = next((k for k, v in model.items() if v == pme), None)
