@@ -191,8 +191,10 @@ class Paging:
 
 
 def paging(request: Element) -> Paging:
-    page = optional_int(request, "pageCurrent") or 1
-    size = optional_int(request, "pageSize") or 100
+    page = optional_int(request, "pageCurrent")
+    size = optional_int(request, "pageSize")
+    page = 1 if page is None else page
+    size = 100 if size is None else size
     if size > 100:
         raise ApiError("0021", f"too many objects requested: pageSize {size} > 100")
     if page < 1 or size < 1:

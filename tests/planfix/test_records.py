@@ -1,0 +1,179 @@
+"""Native records → write parameters, and Planfix error codes → the exception tree (pure parts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncd.connectors.planfix.codes import error_for_code, error_for_status, is_quota_message
+from syncd.connectors.planfix.records import contact_params, merge_record, task_params
+from syncd.connectors.planfix.xml import Param
+from syncd.errors import (
+    AuthError,
+    FatalRemoteError,
+    NotFoundError,
+    ProtocolError,
+    RateLimitedError,
+    RecordError,
+    ServerError,
+)
+
+
+def as_dict(params: list[Param]) -> dict[str, Any]:
+    return {tag: value for tag, value in params}
+
+
+def test_a_full_task_is_written_in_the_write_shape() -> None:
+    params = as_dict(
+        task_params(
+            {
+                "title": "T",
+                "description": "<p>d</p>",
+                "importance": "high",
+                "status": "2",
+                "owner": {"id": "3", "name": "Олег"},
+                "client": None,
+                "project": {"id": "1", "title": "Maintenance"},
+                "startDate": "23-11-2026",
+                "startTime": "09:00",
+                "endDate": "24-11-2026",
+                "endTime": None,
+                "workers": [{"id": "4", "name": "John"}, {"id": "2"}, "4"],
+                "customData": {"101": "E-1", "102": ""},
+            }
+        )
+    )
+    assert params["importance"] == "HIGH"
+    assert params["owner"] == [("id", "3")]
+    assert params["client"] == [("id", "0")]
+    assert params["project"] == [("id", "1")]
+    assert (params["startDateIsSet"], params["startDate"], params["startTimeIsSet"], params["startTime"]) == (
+        "1",
+        "23-11-2026",
+        "1",
+        "09:00",
+    )
+    assert (params["endDateIsSet"], params["endTimeIsSet"]) == ("1", "0")
+    assert "endTime" not in params
+    assert params["workers"] == [("users", [("id", "2"), ("id", "4")])]
+    assert params["customData"] == [
+        ("customValue", [("id", "101"), ("value", "E-1")]),
+        ("customValue", [("id", "102"), ("value", "")]),
+    ]
+
+
+def test_only_the_given_fields_are_written() -> None:
+    assert task_params({"title": "only"}) == [("title", "only")]
+    assert contact_params({"email": " a@b.example "}) == [("email", "a@b.example")]
+
+
+def test_an_unset_date_is_cleared_explicitly() -> None:
+    params = as_dict(task_params({"startDate": None, "startTime": None}))
+    assert (params["startDateIsSet"], params["startTimeIsSet"]) == ("0", "0")
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"startDate": "2026-11-23"}, "startDate"),
+        ({"startDate": "23-11-2026", "startTime": "9h"}, "startTime"),
+        ({"startTime": "09:00"}, "startTime"),
+        ({"importance": "URGENT"}, "importance"),
+        ({"owner": {"id": "abc"}}, "owner"),
+        ({"workers": "1,2"}, "workers"),
+        ({"customData": {"x": "1"}}, "customData"),
+        ({"title": ["not", "text"]}, "title"),
+    ],
+)
+def test_impossible_values_are_refused_before_sending_naming_the_field(
+    record: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(RecordError, match=f"task field '{field}"):
+        task_params(record)
+
+
+def test_contact_params_write_phones_and_booleans() -> None:
+    params = as_dict(
+        contact_params(
+            {
+                "isCompany": True,
+                "phones": [{"number": "+7 1", "typeId": "2"}, {"number": " "}],
+                "customData": {},
+            }
+        )
+    )
+    assert params == {"isCompany": "1", "phones": [("phone", [("number", "+7 1"), ("typeId", "2")])]}
+
+
+def test_merge_keeps_unmapped_fields_and_merges_custom_values() -> None:
+    current = {"title": "a", "description": "keep", "customData": {"101": "E-1", "102": "site"}}
+    merged = merge_record(current, {"title": "b", "customData": {"102": "new"}})
+    assert merged == {"title": "b", "description": "keep", "customData": {"101": "E-1", "102": "new"}}
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("0001", AuthError),
+        ("0012", AuthError),
+        ("0005", AuthError),
+        ("0004", FatalRemoteError),
+        ("0006", FatalRemoteError),
+        ("0008", FatalRemoteError),
+        ("0022", FatalRemoteError),
+        ("0024", FatalRemoteError),
+        ("3014", ServerError),
+        ("0007", RateLimitedError),
+        ("0015", RecordError),
+        ("8010", RecordError),
+        ("0003", RecordError),
+        ("0009", RecordError),
+        ("0021", RecordError),
+        ("0101", NotFoundError),
+        ("3001", NotFoundError),
+        ("8002", NotFoundError),
+    ],
+)
+def test_every_documented_code_has_its_place_in_the_tree(code: str, kind: type[Exception]) -> None:
+    error = error_for_code(code, "said", method="task.get")
+    assert type(error) is kind
+    assert error.code == code and "task.get" in str(error) and "said" in str(error)
+
+
+def test_wrong_data_centre_names_the_setting_and_the_endpoints() -> None:
+    message = str(error_for_code("0024", "", method="task.getList"))
+    assert "planfix.url" in message
+    for url in (
+        "https://api.planfix.com/xml/",
+        "https://api-sg.planfix.com/xml/",
+        "https://api-us.planfix.com/xml/",
+    ):
+        assert url in message
+
+
+def test_an_unknown_code_keeps_its_code() -> None:
+    error = error_for_code("4242", "new thing", method="task.get")
+    assert isinstance(error, RecordError) and error.code == "4242" and "4242" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, AuthError),
+        (403, AuthError),
+        (404, FatalRemoteError),
+        (429, RateLimitedError),
+        (503, ServerError),
+    ],
+)
+def test_http_statuses(status: int, kind: type[Exception]) -> None:
+    assert type(error_for_status(status, "http://x/xml/", method="m", retry_after=None)) is kind
+    assert isinstance(error_for_status(302, "u", method="m", retry_after=None), ProtocolError)
+
+
+def test_quota_or_rate() -> None:
+    assert is_quota_message("daily request quota exceeded", None)
+    assert is_quota_message("Превышен суточный лимит", None)
+    assert is_quota_message("limit exceeded", "0")
+    assert not is_quota_message("request rate limit exceeded", "512")
