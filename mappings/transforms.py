@@ -8,7 +8,7 @@ them with their parameters; ``REGISTRY`` is the single source of that list.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -566,7 +566,7 @@ class DateTime(Transform[DateTimeParams]):
         if not isinstance(parsed, datetime):
             return self._day(parsed, zone, ctx)
         all_day = form == "iso_flag" and truthy(values[1])
-        if all_day and parsed.tzinfo is None and parsed.time() == datetime.min.time():
+        if all_day and parsed.tzinfo is None and parsed.replace(second=0, microsecond=0).time() == time():
             return self._day(parsed.date(), zone, ctx)
         return self._instant(parsed, zone, ctx)
 
