@@ -1,0 +1,351 @@
+"""Executes a Plan against the remote systems and the state database, one operation at a time.
+
+Each operation is its own transaction in the state database, written right after the remote
+write succeeds. A create is journalled first (an *intent*), and the new record carries the
+marker, so a crash at any point leaves either nothing or a record the next run recognises
+(``recover_intents``). One failing record goes to the failure queue; the others go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from state.errors import LinkConflict
+from state.store import AuditRow, Store
+from syncd.errors import (
+    AuthError,
+    FatalRemoteError,
+    NotFoundError,
+    QuotaExhaustedError,
+    RecordError,
+    RemoteError,
+    TransientError,
+)
+from syncd.pairs import Pair
+from syncd.planner import SIDES, Observed, Operation, Plan, Side, other
+
+log = structlog.get_logger(__name__)
+
+ABORT_AFTER_TRANSIENT = 3
+"""Consecutive transient failures after which the remote is taken to be down for this cycle."""
+
+
+@dataclass(frozen=True)
+class FailurePolicy:
+    max_attempts: int = 8
+    backoff_base_s: float = 60.0
+    backoff_cap_s: float = 6 * 3600.0
+
+
+@dataclass
+class ApplyResult:
+    """What was done; feeds the report, the audit summary and the exit code."""
+
+    done: list[Operation] = field(default_factory=list)
+    failed: list[tuple[Operation, str]] = field(default_factory=list)
+    skipped: list[tuple[Operation, str]] = field(default_factory=list)
+    aborted: str | None = None
+
+
+class Applier:
+    def __init__(
+        self,
+        store: Store,
+        pair: Pair,
+        cycle_id: int,
+        now: Callable[[], datetime],
+        failures: FailurePolicy,
+        observed: Mapping[tuple[Side, str], Observed],
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.should_stop = should_stop
+        self.store = store
+        self.pair = pair
+        self.cycle_id = cycle_id
+        self.now = now
+        self.failures = failures
+        self.observed = observed
+
+    # -- entry point -------------------------------------------------------------------
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        transient_in_a_row = 0
+        failed_links: set[tuple[str | None, str | None]] = set()
+        for op in plan.operations:
+            ident = (op.planfix_key, op.planningpme_key)
+            if result.aborted is None and self.should_stop():
+                result.aborted = "stopping: the daemon was asked to stop"
+            if result.aborted is not None:
+                result.skipped.append((op, result.aborted))
+                continue
+            if ident in failed_links and op.kind != "create":
+                result.skipped.append((op, "an earlier step for this record failed"))
+                continue
+            try:
+                try:
+                    self._apply_one(op)
+                except LinkConflict as exc:
+                    raise RecordError(str(exc), system="state") from None
+            except (AuthError, FatalRemoteError, QuotaExhaustedError):
+                raise
+            except (RecordError, TransientError) as exc:
+                failed_links.add(ident)
+                self._fail(op, exc)
+                result.failed.append((op, str(exc)))
+                if isinstance(exc, TransientError):
+                    transient_in_a_row += 1
+                    if transient_in_a_row >= ABORT_AFTER_TRANSIENT:
+                        result.aborted = f"{transient_in_a_row} transient failures in a row: {exc}"
+                continue
+            transient_in_a_row = 0
+            result.done.append(op)
+            self._clear_failures(op)
+        return result
+
+    def record_unmappable(self, side: Side, key: str, error: str) -> None:
+        """A record the mapping cannot translate goes to the failure queue like a refused write."""
+        self.store.record_failure(
+            self.pair.name,
+            side,
+            key,
+            "map",
+            error,
+            self.now(),
+            max_attempts=self.failures.max_attempts,
+            backoff_base_s=self.failures.backoff_base_s,
+            backoff_cap_s=self.failures.backoff_cap_s,
+        )
+
+    # -- one operation ------------------------------------------------------------------
+
+    def _apply_one(self, op: Operation) -> None:
+        handler = {
+            "create": self._create,
+            "update": self._update,
+            "delete": self._delete,
+            "archive": self._delete,
+            "link": self._link,
+            "unlink": self._unlink,
+            "refresh": self._refresh,
+            "conflict": self._conflict,
+            "defer": self._note,
+            "report": self._note,
+        }[op.kind]
+        handler(op)
+
+    def _hashes(self, op: Operation, written: set[Side]) -> dict[Side, str]:
+        """Per side: the hash the record will read back with (written) or as observed now."""
+        hashes: dict[Side, str] = {}
+        link = self.store.link_by_planfix(self.pair.name, op.planfix_key) if op.planfix_key else None
+        for side in SIDES:
+            key = op.key(side)
+            seen = self.observed.get((side, key)) if key else None
+            if side in written:
+                hashes[side] = self.pair.side_hash(side, op.canonical)
+            elif seen is not None:
+                hashes[side] = seen.hash
+            elif link is not None:
+                hashes[side] = link.planfix_hash if side == "planfix" else link.planningpme_hash
+            else:
+                hashes[side] = self.pair.side_hash(side, op.canonical)
+        return hashes
+
+    def _save_link(self, op: Operation, pf_key: str, pme_key: str, written: set[Side]) -> None:
+        hashes = self._hashes(op, written)
+        self.store.upsert_link(
+            self.pair.name,
+            pf_key,
+            pme_key,
+            dict(op.canonical),
+            hashes["planfix"],
+            hashes["planningpme"],
+            self.now(),
+        )
+
+    def _create(self, op: Operation) -> None:
+        assert op.target is not None
+        target = op.target
+        source: Side = other(target)
+        source_key = op.key(source)
+        assert source_key is not None
+        fields = [c.field for c in op.changes]
+        payload = self.pair.mapper.payload(target, op.canonical, fields)
+        payload = _deep_merge(payload, self.pair.mapper.marker_payload(target, source_key))
+        intent = self.store.open_intent(
+            self.pair.name, target, source_key, source_key, dict(op.canonical), self.now()
+        )
+        created = self.pair.connectors[target].create(payload, source_key)
+        pf_key, pme_key = (source_key, created.key) if source == "planfix" else (created.key, source_key)
+        hashes = self._hashes(replace(op, planfix_key=pf_key, planningpme_key=pme_key), {target})
+        self.store.complete_intent(
+            intent,
+            planfix_key=pf_key,
+            planningpme_key=pme_key,
+            canonical=dict(op.canonical),
+            planfix_hash=hashes["planfix"],
+            planningpme_hash=hashes["planningpme"],
+            now=self.now(),
+        )
+        self._audit(op, target, created.key, source_key)
+
+    def _update(self, op: Operation) -> None:
+        assert op.target is not None and op.planfix_key and op.planningpme_key
+        key = op.key(op.target)
+        assert key is not None
+        payload = self.pair.mapper.payload(op.target, op.canonical, [c.field for c in op.changes])
+        self.pair.connectors[op.target].update(key, payload)
+        written = {op.target}
+        self._save_link(op, op.planfix_key, op.planningpme_key, written)
+        self._audit(op, op.target, key, op.key(other(op.target)))
+
+    def _delete(self, op: Operation) -> None:
+        assert op.target is not None and op.planfix_key and op.planningpme_key
+        key = op.key(op.target)
+        assert key is not None
+        try:
+            archive = self.pair.mapper.archive_payload(op.target) if op.kind == "archive" else None
+            if archive:
+                self.pair.connectors[op.target].update(key, archive)
+            else:
+                self.pair.connectors[op.target].delete(key)
+        except NotFoundError:
+            pass  # already gone: the goal is reached
+        now = self.now()
+        for side in SIDES:
+            side_key = op.key(side)
+            assert side_key is not None
+            self.store.add_tombstone(self.pair.name, side, side_key, op.reason, now)
+        self.store.delete_link(self.pair.name, op.planfix_key, op.planningpme_key)
+        self._audit(op, op.target, key, op.key(other(op.target)))
+
+    def _link(self, op: Operation) -> None:
+        assert op.planfix_key and op.planningpme_key
+        self._save_link(op, op.planfix_key, op.planningpme_key, set())
+        self._audit(op, None, op.planfix_key, op.planningpme_key)
+
+    def _unlink(self, op: Operation) -> None:
+        assert op.planfix_key and op.planningpme_key
+        now = self.now()
+        survivor_recreated = op.rule == "modification wins over deletion"
+        for side in SIDES:
+            key = op.key(side)
+            assert key is not None
+            gone = self.observed.get((side, key)) is None
+            if not survivor_recreated or gone:
+                self.store.add_tombstone(self.pair.name, side, key, op.reason, now)
+        self.store.delete_link(self.pair.name, op.planfix_key, op.planningpme_key)
+        self._audit(op, None, op.planfix_key, op.planningpme_key)
+
+    def _refresh(self, op: Operation) -> None:
+        assert op.planfix_key and op.planningpme_key
+        self._save_link(op, op.planfix_key, op.planningpme_key, set())
+
+    def _conflict(self, op: Operation) -> None:
+        assert op.planfix_key and op.planningpme_key
+        link = self.store.link_by_planfix(self.pair.name, op.planfix_key)
+        base = link.canonical if link is not None else {}
+        for change in op.conflicts:
+            new = self.store.record_conflict(
+                self.pair.name,
+                op.planfix_key,
+                op.planningpme_key,
+                change.field,
+                change.old,
+                change.new,
+                base.get(change.field),
+                self.now(),
+            )
+            if new:
+                self._audit(op, None, op.planfix_key, op.planningpme_key)
+        if link is not None:
+            # Keep the stored hashes: the record stays "changed" until the conflict is resolved.
+            self.store.upsert_link(
+                self.pair.name,
+                op.planfix_key,
+                op.planningpme_key,
+                dict(op.canonical),
+                link.planfix_hash,
+                link.planningpme_hash,
+                self.now(),
+            )
+
+    def _note(self, op: Operation) -> None:
+        log.info(
+            f"plan.{op.kind}",
+            pair=self.pair.name,
+            planfix=op.planfix_key,
+            planningpme=op.planningpme_key,
+            reason=op.reason,
+        )
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _audit(self, op: Operation, side: Side | None, key: str | None, other_key: str | None) -> None:
+        fields = {c.field: [c.old, c.new] for c in (op.changes or op.conflicts)}
+        self.store.audit(
+            [
+                AuditRow(
+                    cycle_id=self.cycle_id,
+                    at=self.now(),
+                    pair=self.pair.name,
+                    operation=op.kind,
+                    side=side,
+                    key=key,
+                    other_key=other_key,
+                    fields=json.loads(json.dumps(fields, default=str)),
+                    rule=op.rule,
+                    detail=op.reason,
+                )
+            ]
+        )
+
+    def _record_sides(self, op: Operation) -> list[tuple[Side, str]]:
+        if op.kind == "create" and op.target is not None:
+            key = op.key(other(op.target))
+            return [(other(op.target), key)] if key else []
+        return [(s, k) for s in SIDES if (k := op.key(s))]
+
+    def _fail(self, op: Operation, exc: RemoteError) -> None:
+        for side, key in self._record_sides(op):
+            row = self.store.record_failure(
+                self.pair.name,
+                side,
+                key,
+                op.kind,
+                str(exc),
+                self.now(),
+                max_attempts=self.failures.max_attempts,
+                backoff_base_s=self.failures.backoff_base_s,
+                backoff_cap_s=self.failures.backoff_cap_s,
+            )
+            log.warning(
+                "record.failed",
+                pair=self.pair.name,
+                operation=op.kind,
+                side=side,
+                key=key,
+                error=str(exc),
+                attempts=row.attempts,
+                parked=row.parked,
+            )
+
+    def _clear_failures(self, op: Operation) -> None:
+        for side, key in self._record_sides(op):
+            self.store.clear_failure(self.pair.name, side, key)
+
+
+def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,188 @@
+"""The CLI's commands: ``run`` (daemon, ``--once``, ``--dry-run``), ``status``, ``check``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+import structlog
+
+from state.store import Store
+from syncd.applier import FailurePolicy
+from syncd.cycle import Cycle, CycleOptions, CycleResult
+from syncd.errors import ConfigError, RemoteError
+from syncd.logs import configure_logging
+from syncd.planner import GuardLimits
+from syncd.report import RENDERERS
+from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
+from syncd.settings import Settings, load_settings, resolve_config_path
+
+log = structlog.get_logger(__name__)
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, Path]:
+    path = resolve_config_path(getattr(args, "config", None))
+    settings = load_settings(path)
+    fmt = settings.logging.format
+    configure_logging(
+        secrets=settings.secret_values(),
+        json=None if fmt == "auto" else fmt == "json",
+        level=settings.logging.level,
+        stream=sys.stderr,
+    )
+    return settings, path.resolve().parent
+
+
+def cycle_options(settings: Settings, *, dry_run: bool, force_delete: bool, full: bool) -> CycleOptions:
+    return CycleOptions(
+        dry_run=dry_run,
+        force_delete=force_delete,
+        full=full,
+        guard=GuardLimits(settings.sync.max_delete, settings.sync.max_delete_percent),
+        failures=FailurePolicy(
+            settings.sync.max_attempts, settings.sync.retry_backoff, settings.sync.retry_backoff_cap
+        ),
+    )
+
+
+@contextmanager
+def state_for_run(settings: Settings, dry_run: bool) -> Iterator[Store]:
+    """The state store. A dry run opens it read-only, and a missing file stays missing: the run
+    plans against an empty state in a throw-away directory instead."""
+    path = settings.state.path
+    if dry_run and not path.exists():
+        with (
+            tempfile.TemporaryDirectory(prefix="syncd-dry-run-") as tmp,
+            open_store(Path(tmp) / "empty.db") as store,
+        ):
+            yield store
+        return
+    with open_store(path, readonly=dry_run) as store:
+        yield store
+
+
+def run_once(
+    settings: Settings,
+    base_dir: Path,
+    *,
+    dry_run: bool = False,
+    force_delete: bool = False,
+    full: bool = False,
+    now: Callable[..., object] | None = None,
+) -> list[CycleResult]:
+    """One cycle of every configured mapping, contacts first."""
+    specs = load_mappings(settings, base_dir)
+    remotes = build_remotes(settings, specs)
+    options = cycle_options(settings, dry_run=dry_run, force_delete=force_delete, full=full)
+    results: list[CycleResult] = []
+    try:
+        with state_for_run(settings, dry_run) as store:
+            for pair in build_pairs(settings, specs, remotes, store):
+                result = Cycle(store, pair, options, utc_now).run()
+                results.append(result)
+                log.info(
+                    "cycle.done",
+                    pair=pair.name,
+                    dry_run=dry_run,
+                    operations=len(result.plan.operations),
+                    failed=result.failed,
+                )
+    finally:
+        remotes.close()
+    return results
+
+
+def _exit_code(results: list[CycleResult]) -> int:
+    if any(r.guard for r in results):
+        return 4
+    return 1 if any(r.failed for r in results) else 0
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    settings, base_dir = _load(args)
+    if not args.once:
+        from syncd.daemon import run_daemon
+
+        return run_daemon(settings, base_dir, args)
+    results = run_once(
+        settings, base_dir, dry_run=args.dry_run, force_delete=args.force_delete, full=args.full
+    )
+    text = RENDERERS[args.report](results)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--output {args.output}: cannot write the report: {exc.strerror}") from None
+        print(f"report written to {args.output}", file=out)
+    else:
+        out.write(text)
+    return _exit_code(results)
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    settings, _ = _load(args)
+    if not settings.state.path.exists():
+        print(f"no state database yet at {settings.state.path}: syncd has not run", file=out)
+        return 0
+    with open_store(settings.state.path, readonly=True) as store:
+        data = store.status_summary()
+    if args.json:
+        out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        return 0
+    out.write(render_status(data))
+    return 0
+
+
+def render_status(data: dict[str, object]) -> str:
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            lines.append(f"{key}: {len(value)}")
+            lines.extend(f"  - {json.dumps(item, ensure_ascii=False, default=str)}" for item in value)
+        elif isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {k}: {v}" for k, v in value.items())
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    settings, base_dir = _load(args)
+    specs = load_mappings(settings, base_dir)
+    print(f"config: ok ({len(specs)} mappings: {', '.join(s.name for s in specs)})", file=out)
+    if args.offline:
+        return 0
+    remotes = build_remotes(settings, specs)
+    failed = 0
+    try:
+        for entity, connector in remotes.by_entity.items():
+            try:
+                connector.get("0")
+                print(f"{connector.system} {entity}: credentials ok", file=out)
+            except RemoteError as exc:
+                failed = max(failed, exc.exit_code)
+                print(f"{connector.system} {entity}: {exc}", file=out)
+    finally:
+        remotes.close()
+    return failed
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from syncd.demo import run_demo
+
+    return run_demo(out, seconds=args.seconds, output=args.output)
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "check": cmd_check,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,390 @@
+"""One sync pass for one entity pair: recover → read → observe → plan → guard → apply → cursors.
+
+Both sides are read at the same time (each behind its own account limiter), so a cycle takes
+about as long as the slower side, not the sum. Cursors move only for sides that were read
+completely, and never past the moment this cycle started reading: a change made while the cycle
+runs is seen by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from mappings.errors import MappingValueError
+from state.store import Store
+from syncd.applier import Applier, ApplyResult, FailurePolicy
+from syncd.connectors.base import Listing, RemoteRecord
+from syncd.errors import GuardError
+from syncd.pairs import Pair
+from syncd.planner import (
+    SIDES,
+    GuardLimits,
+    LinkState,
+    Observed,
+    Plan,
+    PlanInput,
+    Side,
+    SideView,
+    guard_violation,
+    other,
+    plan,
+)
+
+log = structlog.get_logger(__name__)
+
+CURSOR_KIND = "incremental"
+
+
+@dataclass(frozen=True)
+class CycleOptions:
+    dry_run: bool = False
+    force_delete: bool = False
+    full: bool = False
+    guard: GuardLimits = field(default_factory=lambda: GuardLimits(max_delete=50, max_delete_percent=10))
+    failures: FailurePolicy = field(default_factory=FailurePolicy)
+
+
+@dataclass
+class CycleResult:
+    pair: str
+    started_at: datetime
+    plan: Plan
+    dry_run: bool
+    listings: dict[Side, Listing]
+    applied: ApplyResult | None = None
+    recovered: list[str] = field(default_factory=list)
+    guard: str | None = None
+    cycle_id: int | None = None
+    unmappable: list[tuple[Side, str, str]] = field(default_factory=list)
+    """Records whose values the mapping cannot translate: (side, key, why). Queued as failures."""
+
+    @property
+    def failed(self) -> int:
+        return (len(self.applied.failed) if self.applied else 0) + len(self.unmappable)
+
+
+class LinkResolverFromStore:
+    """Resolves related records (task client ↔ event customer) through another pair's links."""
+
+    def __init__(self, store: Store, pairs_by_entity: Mapping[str, str]) -> None:
+        self.store = store
+        self.pairs_by_entity = pairs_by_entity
+
+    def planningpme_key(self, entity: str, planfix_key: str) -> str | None:
+        pair = self.pairs_by_entity.get(entity)
+        link = self.store.link_by_planfix(pair, planfix_key) if pair else None
+        return link.planningpme_key if link else None
+
+    def planfix_key(self, entity: str, planningpme_key: str) -> str | None:
+        pair = self.pairs_by_entity.get(entity)
+        link = self.store.link_by_planningpme(pair, planningpme_key) if pair else None
+        return link.planfix_key if link else None
+
+
+class Cycle:
+    def __init__(
+        self,
+        store: Store,
+        pair: Pair,
+        options: CycleOptions,
+        now: Callable[[], datetime],
+        extra_keys: Mapping[Side, Iterable[str]] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.should_stop = should_stop
+        self.store = store
+        self.pair = pair
+        self.options = options
+        self.now = now
+        self.extra_keys = {s: set((extra_keys or {}).get(s, ())) for s in SIDES}
+
+    # -- the pass -------------------------------------------------------------------------
+
+    def run(self) -> CycleResult:
+        started = self.now()
+        recovered = [] if self.options.dry_run else self._recover_intents()
+        listings = self._read_both(started)
+        records: dict[Side, dict[str, RemoteRecord]] = {
+            side: {r.key: r for r in listings[side].records} for side in SIDES
+        }
+        links = self.store.links(self.pair.name)
+        deleted = self._confirmed_deletions(listings, records, links)
+        self._fetch_extra(records, links)
+        observed, unmappable = self._observe_all(records)
+        deleted = self._archived_as_deleted(records, observed, links, deleted)
+        tombstones = frozenset((s, k) for s, k in self.store.tombstones(self.pair.name) if s in SIDES)
+        backing_off = frozenset(
+            (f.side, f.key)
+            for f in self.store.failures(self.pair.name)
+            if f.side in SIDES and (f.parked or (f.next_retry_at is not None and f.next_retry_at > started))
+        )
+        data = PlanInput(
+            rules=self.pair.rules,
+            links=tuple(
+                LinkState(
+                    link.planfix_key,
+                    link.planningpme_key,
+                    link.canonical,
+                    link.planfix_hash,
+                    link.planningpme_hash,
+                )
+                for link in links
+            ),
+            planfix=SideView(
+                "planfix", observed["planfix"], deleted["planfix"], listings["planfix"].complete
+            ),
+            planningpme=SideView(
+                "planningpme",
+                observed["planningpme"],
+                deleted["planningpme"],
+                listings["planningpme"].complete,
+            ),
+            tombstones=tombstones,
+            backing_off=backing_off,
+        )
+        the_plan = plan(data)
+        result = CycleResult(
+            self.pair.name,
+            started,
+            the_plan,
+            self.options.dry_run,
+            listings,
+            recovered=recovered,
+            unmappable=unmappable,
+        )
+        violation = guard_violation(the_plan, len(links), self.options.guard)
+        if violation and not self.options.force_delete:
+            result.guard = violation
+            if not self.options.dry_run:
+                raise GuardError(
+                    f"{violation}. Nothing was changed. Check the plan with --dry-run; "
+                    "run with --force-delete if the deletions are intended."
+                )
+            return result
+        if self.options.dry_run:
+            return result
+        cycle_id = self.store.start_cycle(self.pair.name, False, started)
+        result.cycle_id = cycle_id
+        flat = {(side, key): obs for side in SIDES for key, obs in observed[side].items()}
+        applier = Applier(
+            self.store, self.pair, cycle_id, self.now, self.options.failures, flat, self.should_stop
+        )
+        for side, key, error in unmappable:
+            applier.record_unmappable(side, key, error)
+        result.applied = applier.apply(the_plan)
+        if result.applied.aborted is None:
+            self._commit_cursors(listings, started)
+        self.store.finish_cycle(cycle_id, _outcome(result), summarise(result), self.now())
+        return result
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _read_both(self, started: datetime) -> dict[Side, Listing]:
+        cursors = {
+            side: None if self.options.full else self.store.get_cursor(self.pair.name, side, CURSOR_KIND)
+            for side in SIDES
+        }
+
+        def read(side: Side) -> Listing:
+            since = cursors[side]
+            return self.pair.connectors[side].list_changed(since, full=since is None)
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"read-{self.pair.name}") as pool:
+            futures = {side: pool.submit(read, side) for side in SIDES}
+            return {side: futures[side].result() for side in SIDES}
+
+    def _confirmed_deletions(
+        self,
+        listings: Mapping[Side, Listing],
+        records: dict[Side, dict[str, RemoteRecord]],
+        links: Iterable[Any],
+    ) -> dict[Side, frozenset[str]]:
+        """Keys gone for sure. Only complete listings count; absence is confirmed with a ``get``."""
+        links = list(links)
+        result: dict[Side, frozenset[str]] = {}
+        for side in SIDES:
+            listing = listings[side]
+            if not listing.complete:
+                result[side] = frozenset()
+                continue
+            linked = {link.planfix_key if side == "planfix" else link.planningpme_key for link in links}
+            reported = set(listing.deleted) & linked
+            missing: set[str] = set()
+            if listing.full_scan:
+                missing = linked - set(records[side]) - reported
+            suspects = sorted(reported | missing)
+            if not suspects:
+                result[side] = frozenset()
+                continue
+            still_there = {r.key: r for r in self.pair.connectors[side].get_many(suspects)}
+            for key, rec in still_there.items():
+                records[side].setdefault(key, rec)
+            result[side] = frozenset(k for k in suspects if k not in still_there)
+        return result
+
+    def _fetch_extra(self, records: dict[Side, dict[str, RemoteRecord]], links: Iterable[Any]) -> None:
+        """Bring in records the listings did not show but the plan needs: due retries, pushed
+        changes, and the counterparts named by markers of unlinked records."""
+        linked = {
+            side: {link.planfix_key if side == "planfix" else link.planningpme_key for link in links}
+            for side in SIDES
+        }
+        wanted: dict[Side, set[str]] = {side: set(self.extra_keys[side]) for side in SIDES}
+        started = self.now()
+        for failure in self.store.failures(self.pair.name):
+            if (
+                failure.side in SIDES
+                and not failure.parked
+                and (failure.next_retry_at is None or failure.next_retry_at <= started)
+            ):
+                wanted[failure.side].add(failure.key)
+        for side in SIDES:
+            for key, rec in records[side].items():
+                if key in linked[side]:
+                    continue
+                marker = self.pair.mapper.marker(side, rec.data)
+                if marker and marker not in records[other(side)]:
+                    wanted[other(side)].add(marker)
+        # Linked counterparts of changed records are not needed: the link holds their last values.
+        for side in SIDES:
+            missing = sorted(wanted[side] - set(records[side]))
+            if missing:
+                for rec in self.pair.connectors[side].get_many(missing):
+                    records[side][rec.key] = rec
+
+    def _observe_all(
+        self, records: dict[Side, dict[str, RemoteRecord]]
+    ) -> tuple[dict[Side, dict[str, Observed]], list[tuple[Side, str, str]]]:
+        observed: dict[Side, dict[str, Observed]] = {side: {} for side in SIDES}
+        unmappable: list[tuple[Side, str, str]] = []
+        for side in SIDES:
+            for key, rec in records[side].items():
+                try:
+                    observed[side][key] = self._observe(side, rec)
+                except MappingValueError as exc:
+                    unmappable.append((side, key, str(exc)))
+                    log.warning("record.unmappable", pair=self.pair.name, side=side, key=key, error=str(exc))
+        return observed, unmappable
+
+    def _archived_as_deleted(
+        self,
+        records: Mapping[Side, Mapping[str, RemoteRecord]],
+        observed: dict[Side, dict[str, Observed]],
+        links: Iterable[Any],
+        deleted: dict[Side, frozenset[str]],
+    ) -> dict[Side, frozenset[str]]:
+        """A record a person moved to the archive values (a canceled task) counts as deleted; one
+        that came back from our own write (hash unchanged) does not. Unlinked archived records
+        take no part."""
+        hashes = {
+            side: {
+                (lk.planfix_key if side == "planfix" else lk.planningpme_key): (
+                    lk.planfix_hash if side == "planfix" else lk.planningpme_hash
+                )
+                for lk in links
+            }
+            for side in SIDES
+        }
+        result = dict(deleted)
+        for side in SIDES:
+            gone = set(deleted[side])
+            for key, obs in list(observed[side].items()):
+                if not self.pair.mapper.is_archived(side, records[side][key].data):
+                    continue
+                stored = hashes[side].get(key)
+                if stored is None:
+                    observed[side][key] = replace(obs, included=False)
+                elif stored != obs.hash:
+                    gone.add(key)
+                    del observed[side][key]
+            result[side] = frozenset(gone)
+        return result
+
+    def _observe(self, side: Side, record: RemoteRecord) -> Observed:
+        resolver = self.pair.mapper.ctx.links
+        unresolved: list[str] = []
+        for entity, key in self.pair.mapper.related(side, record.data):
+            found = (
+                resolver.planningpme_key(entity, key)
+                if side == "planfix"
+                else resolver.planfix_key(entity, key)
+            )
+            if found is None:
+                unresolved.append(f"{entity} {key}")
+        return self.pair.observe(side, record, tuple(unresolved))
+
+    def _recover_intents(self) -> list[str]:
+        """Creates that were journalled but not closed: the process died in between."""
+        notes: list[str] = []
+        for intent in self.store.open_intents(self.pair.name):
+            target: Side = intent.target_side  # type: ignore[assignment]
+            found = self.pair.connectors[target].find_by_marker(intent.marker)
+            now = self.now()
+            if not found:
+                self.store.close_intent(intent.id, "not created", None, now)
+                notes.append(
+                    f"{target}: create for {intent.source_key} had not happened; it will be planned again"
+                )
+                continue
+            created = sorted(found, key=lambda r: r.key)[0]
+            source: Side = other(target)
+            pf_key, pme_key = (
+                (intent.source_key, created.key) if source == "planfix" else (created.key, intent.source_key)
+            )
+            canonical = intent.payload
+            # Hashes are left empty so the next time either record is seen, its fields are compared.
+            self.store.upsert_link(self.pair.name, pf_key, pme_key, canonical, "", "", now)
+            self.store.close_intent(intent.id, "recovered", created.key, now)
+            notes.append(f"{target}: create for {intent.source_key} had happened ({created.key}); linked")
+            log.info(
+                "intent.recovered",
+                pair=self.pair.name,
+                target=target,
+                source=intent.source_key,
+                key=created.key,
+            )
+        return notes
+
+    def _commit_cursors(self, listings: Mapping[Side, Listing], started: datetime) -> None:
+        for side in SIDES:
+            listing = listings[side]
+            if not listing.complete:
+                continue
+            value = listing.cursor if listing.cursor is not None and listing.cursor <= started else started
+            self.store.set_cursor(self.pair.name, side, CURSOR_KIND, value, self.now())
+
+
+def _outcome(result: CycleResult) -> str:
+    if result.applied is None:
+        return "planned"
+    if result.applied.aborted:
+        return "aborted"
+    return "failed records" if result.applied.failed else "ok"
+
+
+def summarise(result: CycleResult) -> dict[str, Any]:
+    """Counts per operation and target, for the cycle record, `syncd status` and sd_notify."""
+    counts: dict[str, int] = {}
+    ops = result.applied.done if result.applied else list(result.plan.operations)
+    for op in ops:
+        label = f"{op.kind}:{op.target}" if op.target else op.kind
+        counts[label] = counts.get(label, 0) + 1
+    return {
+        "pair": result.pair,
+        "dry_run": result.dry_run,
+        "operations": counts,
+        "failed": result.failed,
+        "requests": {side: result.listings[side].requests for side in SIDES},
+        "complete": {side: result.listings[side].complete for side in SIDES},
+        "recovered": len(result.recovered),
+        "guard": result.guard,
+    }
+
+
+__all__ = ["Cycle", "CycleOptions", "CycleResult", "LinkResolverFromStore", "summarise", "timedelta"]

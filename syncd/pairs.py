@@ -1,0 +1,60 @@
+"""An entity pair at run time: its mapping, its two connectors, and the planner's rules for it.
+
+The mapping file is the admin's language; ``PairRules`` is the planner's. Keeping the translation
+here means the planner never depends on the mapping package's models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mappings.engine import Mapper, canonical_hash
+from syncd.connectors.base import Connector, RemoteRecord
+from syncd.planner import SIDES, FieldRule, Observed, PairRules, Side
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One entity pair, e.g. ``tasks``: Planfix tasks ↔ PlanningPME planned events."""
+
+    name: str
+    mapper: Mapper
+    connectors: Mapping[Side, Connector]
+
+    @property
+    def rules(self) -> PairRules:
+        spec = self.mapper.spec
+        fields = tuple(
+            FieldRule(f.name, f.direction, self.mapper.field(f.name).conflict or spec.conflict)
+            for f in spec.fields
+        )
+        return PairRules(
+            pair=self.name,
+            fields=fields,
+            on_delete={"planfix": spec.on_planfix_delete, "planningpme": spec.on_planningpme_delete},
+            newest_fallback=spec.newest_fallback,
+        )
+
+    def side_hash(self, side: Side, canonical: Mapping[str, Any]) -> str:
+        """The hash this side's record will have once it holds ``canonical``'s values."""
+        read = set(self.mapper.fields_read_from(side))
+        return canonical_hash({k: v for k, v in canonical.items() if k in read})
+
+    def observe(self, side: Side, record: RemoteRecord, unresolved: tuple[str, ...] = ()) -> Observed:
+        canonical = self.mapper.canonical(side, record.data)
+        return Observed(
+            side=side,
+            key=record.key,
+            canonical=canonical,
+            hash=canonical_hash(canonical),
+            marker=self.mapper.marker(side, record.data),
+            match_key=self.mapper.match_key(side, record.data),
+            modified=record.modified,
+            included=self.mapper.included(side, record.data),
+            unresolved=unresolved,
+        )
+
+
+__all__ = ["SIDES", "Pair"]
