@@ -10,19 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from syncd.httpserver import BackgroundServer
 
 FaultKind = Literal["error", "drop", "malformed", "unauthorized"]
 
@@ -204,55 +202,18 @@ async def apply_latency(faults: Faults) -> None:
         await asyncio.sleep(faults.latency_ms / 1000.0)
 
 
-class EmulatorServer:
-    """Serves a Starlette app on 127.0.0.1 in a background thread (port 0 picks a free port)."""
+class EmulatorServer(BackgroundServer):
+    """Serves an emulator on 127.0.0.1 in a background thread (port 0 picks a free port)."""
 
     def __init__(self, app: Starlette, port: int = 0, host: str = "127.0.0.1") -> None:
-        self.host = host
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the
-        # listening socket says it is TCP; with proto 0 every keep-alive request stalls ~40 ms
-        # (Nagle against delayed ACK).
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"emulator:{self.port}", daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def _run(self) -> None:
-        self._server.run(sockets=[self._sock])
-
-    def start(self) -> EmulatorServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"emulator on port {self.port} did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(app, host, port, name="emulator")
 
 
 def serve_forever(app: Starlette, port: int, announce: Callable[[str], None]) -> None:
     """Run an emulator in the foreground (``syncd emulate``) until interrupted."""
     server = EmulatorServer(app, port)
     announce(server.base_url)
-    server._server.run(sockets=[server._sock])
+    server.run_foreground()
 
 
 Handler = Callable[[Request], Awaitable[Response]]
