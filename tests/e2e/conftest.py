@@ -40,8 +40,8 @@ path = "state.db"
 [sync]
 max_delete = {max_delete}
 max_delete_percent = {max_delete_percent}
-max_attempts = 3
-retry_backoff = "1s"
+max_attempts = {max_attempts}
+retry_backoff = "{retry_backoff}"
 """
 
 
@@ -57,7 +57,13 @@ class World:
         return load_settings(self.config_path)
 
     def write_config(self, **overrides: Any) -> None:
-        values = {"max_delete": 50, "max_delete_percent": 100, **overrides}
+        values = {
+            "max_delete": 50,
+            "max_delete_percent": 100,
+            "max_attempts": 3,
+            "retry_backoff": "1s",
+            **overrides,
+        }
         self.config_path.write_text(
             CONFIG.format(pf=self.planfix.base_url, pme=self.planningpme.base_url, **values)
         )
