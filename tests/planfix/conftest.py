@@ -89,6 +89,8 @@ class Planfix:
     ) -> httpx.Response:
         """POST an XML body to /xml/ as is."""
         content = body.encode() if isinstance(body, str) else body
+        if auth is None:
+            return self.http.post("/xml/", content=content)
         return self.http.post("/xml/", content=content, auth=auth)
 
     def settings(self, **overrides: Any) -> PlanfixSettings:
