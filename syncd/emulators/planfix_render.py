@@ -58,7 +58,9 @@ def sub(parent: Element, tag: str, value: object = None, *, cdata: bool = False)
     child = etree.SubElement(parent, tag)
     if value is not None:
         text = str(value)
-        child.text = etree.CDATA(text) if cdata and text and "]]>" not in text else text
+        # CDATA cannot carry "]]>", and a CR inside it would be read back as LF.
+        usable = cdata and text and "]]>" not in text and "\r" not in text
+        child.text = etree.CDATA(text) if usable else text
     return child
 
 

@@ -66,6 +66,7 @@ class _PlanfixConnector(ABC):
     entity: str
     _method_prefix: str
     _marker_filter: str
+    _list_params: tuple[Param, ...] = ()
 
     def __init__(self, client: PlanfixClient, *, marker_field: str) -> None:
         self._client = client
@@ -77,12 +78,12 @@ class _PlanfixConnector(ABC):
     def quota_hint(self) -> QuotaHint:
         return self._client.quota_hint()
 
-    def _list(self, filters: Sequence[Param], extra: Sequence[Param] = ()) -> tuple[list[RemoteRecord], bool]:
+    def _list(self, filters: Sequence[Param]) -> tuple[list[RemoteRecord], bool]:
         method = f"{self._method_prefix}.getList"
         plural = f"{self.entity}s"
 
         def fetch(page: int) -> ListPage:
-            params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *extra]
+            params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *self._list_params]
             if filters:
                 params.append(("filters", list(filters)))
             return list_page(self._client.call(method, params), plural, self.entity, method=method)
@@ -136,6 +137,8 @@ class PlanfixTaskConnector(_PlanfixConnector):
     entity = "task"
     _method_prefix = "task"
     _marker_filter = TASK_CUSTOM_FIELD
+    # Every task, whatever its status or role, in a stable order so pages do not overlap.
+    _list_params = (("target", "all"), ("sort", "NUMBER_ASC"))
 
     def __init__(
         self,
@@ -155,12 +158,10 @@ class PlanfixTaskConnector(_PlanfixConnector):
 
     def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
         if since is None or full:
-            return self._timed_listing(lambda: self._list([], [("target", "all")]), full_scan=True)
+            return self._timed_listing(lambda: self._list([]), full_scan=True)
         local = floor_minute(to_local(since - self.overlap, self._client.zone))
         log.debug("planfix.tasks_since", datefrom=local.strftime(MINUTE_FORMAT))
-        return self._timed_listing(
-            lambda: self._list([modified_since(local)], [("target", "all")]), full_scan=False
-        )
+        return self._timed_listing(lambda: self._list([modified_since(local)]), full_scan=False)
 
     def get(self, key: str) -> RemoteRecord | None:
         return self._get(key)
