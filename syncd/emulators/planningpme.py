@@ -3,7 +3,9 @@
 ``syncd emulate planningpme --port N`` serves ``http://127.0.0.1:N/{brand}/``. Every data request
 passes the same checks in the same order, as the real API would apply them: brand, ``X-APPKEY``,
 the per-app-key rate limit (429 + ``Retry-After``), injected faults, the bearer token, then the
-handler under the instance's lock. Faults are taken before the handler runs, so a faulted write
+handler under the instance's lock. The checks before the handler never await, so they are atomic
+on the event loop. Faults hit ``/{brand}/api/`` calls only, never ``/token``, so a fault always lands
+on the data call a test aimed it at; they are taken before the handler runs, so a faulted write
 never changes data. The ``/_emulator/`` control API is the shared one from ``common``.
 """
 
@@ -13,7 +15,7 @@ import argparse
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,6 +80,7 @@ class EmulatorOptions:
 
 
 Handler = Callable[[Call], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class PlanningPmeEmulator:
@@ -129,7 +132,7 @@ class PlanningPmeEmulator:
         admission = self.gate.admit(app_key)
         return None if admission.allowed else too_many(admission.retry_after)
 
-    def _api(self, template: str, handler: Handler, *, write: bool = False) -> Callable[..., Any]:
+    def _api(self, template: str, handler: Handler, *, write: bool = False) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             self.stats.count(template, write=write)
             refused = self._admit(request)

@@ -413,7 +413,7 @@ def test_drop_malformed_and_unauthorized(pme: Pme) -> None:
     token = pme.token()
     with pme.api(token) as api:
         pme.faults(drop_next=1)
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(httpx.TransportError):  # cut short or reset, depending on timing
             api.post("do", json=EVENT)
         pme.faults(malformed_next=1)
         reply = api.post("do", json=EVENT)
