@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from syncd.connectors.base import Connector
 from syncd.connectors.planfix import PlanfixConnectors, build_planfix
-from syncd.errors import NotFoundError, RecordError, RemoteError, ServerError, UnreachableError
+from syncd.errors import (
+    FatalRemoteError,
+    NotFoundError,
+    RecordError,
+    RemoteError,
+    ServerError,
+    UnreachableError,
+)
 from tests.planfix.conftest import FAST_RETRY, ZONE, FakeClock, Planfix, connect, fast_limiter
 
 
@@ -335,3 +342,18 @@ def test_remote_errors_are_the_only_errors(planfix: Planfix, pf: PlanfixConnecto
     with pytest.raises(RemoteError):
         pf.contacts.list_changed(None)
     planfix.control("DELETE", "faults")
+
+
+def test_an_update_that_changes_nothing_is_not_sent(planfix: Planfix, pf: PlanfixConnectors) -> None:
+    task = pf.tasks.create(FULL_TASK, marker="E-1")
+    contact = pf.contacts.create({"name": "c", "email": "c@example.com"}, marker="K-1")
+    planfix.control("POST", "stats/reset")
+    pf.tasks.update(task.key, {"title": FULL_TASK["title"], "customData": {"101": "E-1"}})
+    pf.contacts.update(contact.key, {"email": "c@example.com"})
+    assert planfix.stats()["writes"] == 0
+
+
+def test_an_endpoint_without_its_slash_is_a_clear_config_problem(planfix: Planfix) -> None:
+    pf = build_planfix(planfix.settings(url=planfix.url.rstrip("/")), fast_limiter(), retry=FAST_RETRY)
+    with pytest.raises(FatalRemoteError, match=r"planfix\.url"):
+        pf.tasks.list_changed(None)

@@ -160,16 +160,17 @@ def test_an_unknown_code_keeps_its_code() -> None:
 @pytest.mark.parametrize(
     ("status", "kind"),
     [
+        (301, FatalRemoteError),
         (401, AuthError),
         (403, AuthError),
         (404, FatalRemoteError),
+        (418, ProtocolError),
         (429, RateLimitedError),
         (503, ServerError),
     ],
 )
 def test_http_statuses(status: int, kind: type[Exception]) -> None:
     assert type(error_for_status(status, "http://x/xml/", method="m", retry_after=None)) is kind
-    assert isinstance(error_for_status(302, "u", method="m", retry_after=None), ProtocolError)
 
 
 def test_quota_or_rate() -> None:

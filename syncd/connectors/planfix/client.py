@@ -151,7 +151,11 @@ class PlanfixClient:
         self._observe_remaining(remaining)
         if response.status_code != 200:
             raise error_for_status(
-                response.status_code, self._url, method=method, retry_after=_retry_after(response)
+                response.status_code,
+                self._url,
+                method=method,
+                retry_after=_retry_after(response),
+                location=response.headers.get("Location"),
             )
         reply = parse_reply(response.content, method=method)
         if reply.ok:

@@ -94,8 +94,15 @@ def error_for_code(code: str, message: str, *, method: str) -> RemoteError:
     return RecordError(f"{method}: unknown Planfix error{said}", system=SYSTEM, code=code)
 
 
-def error_for_status(status: int, url: str, *, method: str, retry_after: float | None) -> RemoteError:
+def error_for_status(
+    status: int, url: str, *, method: str, retry_after: float | None, location: str | None = None
+) -> RemoteError:
     """The exception for a reply whose HTTP status is not 200 (Planfix itself always answers 200)."""
+    if 300 <= status < 400:
+        where = f" to {location}" if location else ""
+        return FatalRemoteError(
+            f"{method}: HTTP {status} redirect{where}: set planfix.url to the exact endpoint", system=SYSTEM
+        )
     if status in (401, 403):
         return AuthError(f"{method}: HTTP {status}: credentials rejected", system=SYSTEM)
     if status == 404:

@@ -8,7 +8,8 @@ Contacts: there is no "modified since" filter, so every listing is a full scan; 
 the given fields plus the full, merged custom data (never a partial custom-data list).
 Markers live in a custom field and are written in the same request that creates the record.
 Writes return the record as written (the given fields laid over what was read), without a
-read-back: under a 1 request/s limit every saved request counts.
+read-back, and an update that would change nothing is not sent: under a 1 request/s limit every
+saved request counts.
 """
 
 from __future__ import annotations
@@ -191,6 +192,8 @@ class PlanfixTaskConnector(_PlanfixConnector):
     def update(self, key: str, data: NativeRecord) -> RemoteRecord:
         current = self._existing(key)
         merged = merge_record(current.data, _changes(data))
+        if merged == current.data:
+            return current
         self._client.call("task.update", [("task", [("id", key), *task_params(merged)])], write=True)
         return RemoteRecord(key=key, data=merged)
 
@@ -252,6 +255,8 @@ class PlanfixContactConnector(_PlanfixConnector):
         current = self._existing(key)
         changes = _changes(data)
         merged = merge_record(current.data, changes)
+        if merged == current.data:
+            return current
         if "customData" in changes:
             changes["customData"] = merged["customData"]
         self._client.call(
