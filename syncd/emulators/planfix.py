@@ -48,6 +48,7 @@ from syncd.emulators.planfix_render import (
     task_element,
 )
 from syncd.emulators.planfix_seed import seed_store
+from syncd.errors import ConfigError
 from syncd.ratelimit import Clock, SystemClock
 
 Element = etree._Element
@@ -229,12 +230,10 @@ def create_app(config: PlanfixEmulatorConfig | None = None, clock: Clock | None 
 def add_options(parser: argparse.ArgumentParser) -> None:
     defaults = PlanfixEmulatorConfig()
     creds = defaults.credentials
-    parser.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1 (default 8081)")
+    parser.add_argument("--port", type=int, default=8701, help="TCP port on 127.0.0.1 (0 = any free port)")
     parser.add_argument(
-        "--seed", type=int, metavar="N", help="start with sample records drawn with random seed N"
+        "--seed", type=int, default=0, metavar="N", help="start with N sample tasks and N sample contacts"
     )
-    parser.add_argument("--tasks", type=int, default=30, help="sample tasks with --seed (default 30)")
-    parser.add_argument("--contacts", type=int, default=15, help="sample contacts with --seed (default 15)")
     parser.add_argument("--account", default=creds.account, help="account name (default %(default)s)")
     parser.add_argument("--api-key", default=creds.api_key, help="API key (default %(default)s)")
     parser.add_argument("--token", default=creds.token, help="API token (default %(default)s)")
@@ -281,8 +280,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def _config_from_args(args: argparse.Namespace) -> PlanfixEmulatorConfig:
     problems = []
-    if not 0 <= args.port < 65536:
-        problems.append("--port must be 0..65535")
+    if not 0 <= args.port < 65536 or args.seed < 0:
+        problems.append("--port must be 0..65535 and --seed >= 0")
     if args.rate < 0 or args.daily_quota < 0 or args.quota_refresh <= 0 or args.sid_ttl <= 0:
         problems.append("--rate and --daily-quota must be >= 0; --quota-refresh and --sid-ttl > 0")
     try:
@@ -290,7 +289,7 @@ def _config_from_args(args: argparse.Namespace) -> PlanfixEmulatorConfig:
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(f"--timezone: unknown time zone {args.timezone!r}")
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ConfigError("; ".join(problems))
     return PlanfixEmulatorConfig(
         credentials=Credentials(args.account, args.api_key, args.token, args.login, args.password),
         timezone=args.timezone,
@@ -306,14 +305,13 @@ def _config_from_args(args: argparse.Namespace) -> PlanfixEmulatorConfig:
 
 def run_from_args(args: argparse.Namespace, out: TextIO) -> int:
     """Serve the emulator in the foreground until interrupted."""
-    try:
-        config = _config_from_args(args)
-        emulator = PlanfixEmulator(config)
-        if args.seed is not None:
-            emulator.seed({"tasks": args.tasks, "contacts": args.contacts, "seed": args.seed})
-    except ValueError as exc:
-        print(f"syncd emulate planfix: {exc}", file=out)
-        return 2
+    config = _config_from_args(args)
+    emulator = PlanfixEmulator(config)
+    if args.seed:
+        try:
+            emulator.seed({"tasks": args.seed, "contacts": args.seed, "seed": 1})
+        except ValueError as exc:
+            raise ConfigError(f"--seed: {exc}") from None
     creds = config.credentials
 
     def announce(base_url: str) -> None:
@@ -328,6 +326,5 @@ def run_from_args(args: argparse.Namespace, out: TextIO) -> int:
     try:
         serve_forever(emulator.build_app(), args.port, announce)
     except OSError as exc:
-        print(f"syncd emulate planfix: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=out)
-        return 2
+        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     return 0
