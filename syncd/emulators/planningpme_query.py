@@ -8,6 +8,7 @@ space (or a comma) after a name also ends it, ascending. Property names are case
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -53,6 +54,12 @@ def parse_sort_info(text: str | None) -> list[SortKey]:
     return keys
 
 
+def _collate(text: str) -> str:
+    """Accent- and case-insensitive order, like the database collation behind the real API."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def _rank(value: Any) -> tuple[int, Any]:
     """A total order over JSON values so mixed and empty values sort predictably (empty first)."""
     if value is None or value == "":
@@ -60,9 +67,9 @@ def _rank(value: Any) -> tuple[int, Any]:
     if isinstance(value, bool | int | float):
         return (1, float(value))
     if isinstance(value, str):
-        return (2, value.casefold())
+        return (2, _collate(value))
     if isinstance(value, Mapping):
-        return (3, str(value.get("label", value.get("key", ""))).casefold())
+        return (3, _collate(str(value.get("label", value.get("key", "")))))
     if isinstance(value, list):
         return (4, len(value))
     return (5, str(value))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from syncd.emulators.planningpme_query import parse_sort_info, sort_items
 from tests.planningpme.conftest import APP_KEY, FakeClock, Pme, days_from_now
 
 EVENT = {"label": "Revisión caldera", "start": "2026-11-23T09:00:00", "end": "2026-11-23T11:00:00"}
@@ -467,3 +468,9 @@ def test_seed_records_and_reset(pme: Pme) -> None:
     assert pme.http.post("/_emulator/seed", json={"people": 1}).status_code == 400
     pme.control("POST", "reset")
     assert pme.records("customers") == [] and pme.records("events") == []
+
+
+def test_text_sorts_ignore_accents_and_case() -> None:
+    items = [{"key": i, "label": label} for i, label in enumerate(["Zoë", "Ángel", "ana", "Bea", "Иван"])]
+    ordered = sort_items(items, parse_sort_info("label+"), {"key", "label"})
+    assert [i["label"] for i in ordered] == ["ana", "Ángel", "Bea", "Zoë", "Иван"]
