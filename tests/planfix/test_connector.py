@@ -16,11 +16,13 @@ from syncd.connectors.planfix import PlanfixConnectors, build_planfix
 from syncd.errors import (
     FatalRemoteError,
     NotFoundError,
+    ProtocolError,
     RecordError,
     RemoteError,
     ServerError,
     UnreachableError,
 )
+from syncd.settings import PlanfixSettings
 from tests.planfix.conftest import FAST_RETRY, ZONE, FakeClock, Planfix, connect, fast_limiter
 
 
@@ -357,3 +359,19 @@ def test_an_endpoint_without_its_slash_is_a_clear_config_problem(planfix: Planfi
     pf = build_planfix(planfix.settings(url=planfix.url.rstrip("/")), fast_limiter(), retry=FAST_RETRY)
     with pytest.raises(FatalRemoteError, match=r"planfix\.url"):
         pf.tasks.list_changed(None)
+
+
+def test_one_unreadable_record_leaves_the_listing_incomplete_not_failed() -> None:
+    page = (
+        '<response status="ok"><tasks count="2" totalCount="2">'
+        "<task><id>1</id><title>fine</title></task>"
+        "<task><id>2</id><title>odd</title><startDate>soon</startDate></task>"
+        "</tasks></response>"
+    )
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=page))
+    settings = PlanfixSettings(url="http://127.0.0.1:9/xml/", account="demo", api_key="k", token="t")
+    pf = build_planfix(settings, fast_limiter(), transport=transport, retry=FAST_RETRY)
+    listing = pf.tasks.list_changed(None)
+    assert [r.key for r in listing.records] == ["1"] and not listing.complete
+    with pytest.raises(ProtocolError, match="task 2"):
+        pf.tasks.find_by_marker("E-1")

@@ -65,7 +65,6 @@ class _PlanfixConnector(ABC):
 
     system: System = "planfix"
     entity: str
-    _method_prefix: str
     _marker_filter: str
     _list_params: tuple[Param, ...] = ()
 
@@ -79,8 +78,13 @@ class _PlanfixConnector(ABC):
     def quota_hint(self) -> QuotaHint:
         return self._client.quota_hint()
 
-    def _list(self, filters: Sequence[Param]) -> tuple[list[RemoteRecord], bool]:
-        method = f"{self._method_prefix}.getList"
+    def _list(self, filters: Sequence[Param], *, strict: bool = False) -> tuple[list[RemoteRecord], bool]:
+        """The records the filters select, de-duplicated, and whether the answer is whole.
+
+        A record that cannot be read is left out and makes the answer incomplete (so its absence
+        can never look like a delete); with ``strict`` it raises instead.
+        """
+        method = f"{self.entity}.getList"
         plural = f"{self.entity}s"
 
         def fetch(page: int) -> ListPage:
@@ -89,15 +93,23 @@ class _PlanfixConnector(ABC):
                 params.append(("filters", list(filters)))
             return list_page(self._client.call(method, params), plural, self.entity, method=method)
 
-        pages = read_pages(fetch, what=plural)
+        pages = read_pages(fetch, what=plural, strict=strict)
+        complete = pages.complete
         unique: dict[str, RemoteRecord] = {}
         for el in pages.items:
-            record = self._parse(el)
+            try:
+                record = self._parse(el)
+            except ProtocolError as exc:
+                if strict:
+                    raise
+                log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
+                complete = False
+                continue
             unique[record.key] = record
-        return list(unique.values()), pages.complete
+        return list(unique.values()), complete
 
     def _get(self, key: str) -> RemoteRecord | None:
-        method = f"{self._method_prefix}.get"
+        method = f"{self.entity}.get"
         try:
             root = self._client.call(method, [(self.entity, [("id", key)])])
         except NotFoundError:
@@ -114,7 +126,9 @@ class _PlanfixConnector(ABC):
         return current
 
     def find_by_marker(self, marker: str) -> list[RemoteRecord]:
-        records, _ = self._list([custom_field_equals(self._marker_filter, self.marker_field, marker)])
+        records, _ = self._list(
+            [custom_field_equals(self._marker_filter, self.marker_field, marker)], strict=True
+        )
         return records
 
     def _timed_listing(
@@ -136,7 +150,6 @@ class PlanfixTaskConnector(_PlanfixConnector):
     """Planfix tasks (native shape: see connectors/base.py and the shared brief)."""
 
     entity = "task"
-    _method_prefix = "task"
     _marker_filter = TASK_CUSTOM_FIELD
     # Every task, whatever its status or role, in a stable order so pages do not overlap.
     _list_params = (("target", "all"), ("sort", "NUMBER_ASC"))
@@ -213,7 +226,6 @@ class PlanfixContactConnector(_PlanfixConnector):
     """Planfix contacts (native shape: see connectors/base.py and the shared brief)."""
 
     entity = "contact"
-    _method_prefix = "contact"
     _marker_filter = CONTACT_CUSTOM_FIELD
 
     def __init__(self, client: PlanfixClient, *, marker_field: str = "201") -> None:

@@ -28,8 +28,13 @@ class Pages:
     complete: bool
 
 
-def read_pages(fetch: Callable[[int], ListPage], *, what: str, page_size: int = PAGE_SIZE) -> Pages:
-    """Call ``fetch(page)`` until a short page or ``totalCount`` items; see the module docstring."""
+def read_pages(
+    fetch: Callable[[int], ListPage], *, what: str, page_size: int = PAGE_SIZE, strict: bool = False
+) -> Pages:
+    """Call ``fetch(page)`` until a short page or ``totalCount`` items; see the module docstring.
+
+    ``strict`` raises a failure on any page instead: for look-ups whose answer must be whole.
+    """
     items: list[Element] = []
     first_total: int | None = None
     page = 1
@@ -37,7 +42,7 @@ def read_pages(fetch: Callable[[int], ListPage], *, what: str, page_size: int = 
         try:
             result = fetch(page)
         except RemoteError as exc:
-            if page == 1:
+            if page == 1 or strict:
                 raise
             log.warning("planfix.listing_incomplete", listing=what, page=page, error=str(exc))
             return Pages(items, complete=False)
