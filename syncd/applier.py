@@ -35,6 +35,9 @@ log = structlog.get_logger(__name__)
 ABORT_AFTER_TRANSIENT = 3
 """Consecutive transient failures after which the remote is taken to be down for this cycle."""
 
+SETTLING_KINDS = frozenset({"update", "refresh", "conflict", "delete", "archive", "unlink"})
+"""Operations that decide every field of a link this cycle: a conflict they do not repeat is over."""
+
 
 @dataclass(frozen=True)
 class FailurePolicy:
@@ -78,6 +81,11 @@ class Applier:
         result = ApplyResult()
         transient_in_a_row = 0
         failed_links: set[tuple[str | None, str | None]] = set()
+        in_conflict: dict[tuple[str | None, str | None], set[str]] = {}
+        for op in plan.operations:
+            fields = in_conflict.setdefault((op.planfix_key, op.planningpme_key), set())
+            fields.update(c.field for c in op.conflicts)
+        waiting = {(c.planfix_key, c.planningpme_key) for c in self.store.pending_conflicts(self.pair.name)}
         for op in plan.operations:
             ident = (op.planfix_key, op.planningpme_key)
             if result.aborted is None and self.should_stop():
@@ -107,6 +115,8 @@ class Applier:
             transient_in_a_row = 0
             result.done.append(op)
             self._clear_failures(op)
+            if ident in waiting:
+                self._settle_conflicts(op, in_conflict[ident])
         return result
 
     def record_unmappable(self, side: Side, key: str, error: str) -> None:
@@ -275,6 +285,16 @@ class Applier:
                 link.planningpme_hash,
                 self.now(),
             )
+
+    def _settle_conflicts(self, op: Operation, still_in_conflict: set[str]) -> None:
+        """A waiting conflict that this cycle's merge no longer finds (a person made the sides agree,
+        or put one back) or whose record is gone is settled: `syncd status` stops listing it."""
+        if op.kind not in SETTLING_KINDS or not (op.planfix_key and op.planningpme_key):
+            return
+        for waiting in self.store.pending_conflicts(self.pair.name):
+            same_link = (waiting.planfix_key, waiting.planningpme_key) == (op.planfix_key, op.planningpme_key)
+            if same_link and waiting.field not in still_in_conflict:
+                self.store.resolve_conflict(waiting.id, f"settled: {op.kind} ({op.rule})", self.now())
 
     def _note(self, op: Operation) -> None:
         log.info(
