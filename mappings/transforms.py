@@ -276,7 +276,7 @@ class Constant(Transform[ConstantParams]):
             if slots:
                 return f"transform 'constant' reads nothing: leave the {title} side empty ({side} = [])"
             return None
-        if len(slots) == 1 and slots[0].kind in SCALAR_KINDS | {"bool"}:
+        if len(slots) == 1 and slots[0].kind in SCALAR_KINDS | {"bool", "ref"}:
             return None
         return f"transform 'constant' writes one path on the {title} side, got {describe(slots)}"
 
@@ -286,7 +286,8 @@ class Constant(Transform[ConstantParams]):
     def inverse(
         self, side: Side, canonical: Any, ctx: MappingContext, current: Sequence[Any] | None = None
     ) -> tuple[Any, ...]:
-        return (self.params.value,)
+        slot = self.shape.of(side)[0]
+        return (scalar_out(slot, _as_text(self.params.value)) if slot.kind == "ref" else self.params.value,)
 
 
 # ---------------------------------------------------------------------------- value maps, lookups

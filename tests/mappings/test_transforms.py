@@ -306,6 +306,9 @@ def test_constant_writes_its_value_one_way() -> None:
     assert t.problems("to_planningpme") == []
     assert t.forward("planfix", [], ctx()) is False
     assert t.inverse("planningpme", False, ctx()) == (False,)
+    category = REGISTRY["constant"].build({"value": "C1"}, Shape((), (resolve("event", "category"),)))
+    assert category.problems("to_planningpme") == []
+    assert category.inverse("planningpme", "C1", ctx()) == ({"key": "C1"},)
 
 
 def test_bad_native_value_is_a_mapping_value_error() -> None:
