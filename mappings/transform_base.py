@@ -191,3 +191,17 @@ def keys_in(slot: Slot, value: Any) -> list[str]:
 def key_order(key: str) -> tuple[int, int, str]:
     """Numeric keys in numeric order, before other keys in text order: a stable, natural order."""
     return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+
+def as_text(value: Any) -> str:
+    """Any native scalar as text: None is empty, booleans are "true"/"false"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def dicts(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a native list (anything else in it ignored)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list | tuple) else []
