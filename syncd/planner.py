@@ -496,20 +496,26 @@ class _Planner:
             if not candidates:
                 continue
             if len(candidates) > 1 or match_counts["planfix"][rec.match_key] > 1:
-                keys = ", ".join(c.key for c in candidates)
+                # Every record sharing the key is left alone (none of them linked or created).
+                twins = [
+                    r
+                    for r in unlinked["planfix"]
+                    if r.match_key == rec.match_key and ("planfix", r.key) not in self.claimed
+                ]
+                pf_keys = ", ".join(r.key for r in twins)
+                pme_keys = ", ".join(c.key for c in candidates)
                 self.ops.append(
                     Operation(
                         "report",
                         None,
                         rec.key,
                         None,
-                        reason=f"ambiguous match on {rec.match_key!r}: planningpme {keys}; "
-                        f"{match_counts['planfix'][rec.match_key]} on planfix — link them by hand or "
-                        "make the match keys stricter",
+                        reason=f"ambiguous match on {rec.match_key!r}: planfix {pf_keys}; "
+                        f"planningpme {pme_keys} — link them by hand or make the match keys stricter",
                         rule="match keys; ambiguous matches are never guessed",
                     )
                 )
-                self.claimed.add(("planfix", rec.key))
+                self.claimed.update(("planfix", r.key) for r in twins)
                 self.claimed.update(("planningpme", c.key) for c in candidates)
                 continue
             self._link_matched(rec, candidates[0])
