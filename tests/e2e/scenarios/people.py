@@ -6,8 +6,9 @@ Dates are relative to today, so every event lies inside the PlanningPME scan win
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from syncd.connectors.base import Connector
 from syncd.runtime import Remotes
@@ -113,3 +114,9 @@ class People:
 
     def delete_customer(self, key: str) -> None:
         self.customers.delete(key)
+
+
+def same_moment(offset: int, hour: int, planfix_zone: str, planningpme_zone: str) -> str:
+    """The PlanningPME local time of ``hour``:00 Planfix time, ``offset`` days from today."""
+    moment = datetime.combine(day(offset), time(hour), ZoneInfo(planfix_zone))
+    return moment.astimezone(ZoneInfo(planningpme_zone)).strftime("%Y-%m-%dT%H:%M:%S")
