@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from mappings.errors import MappingValueError
 from state.errors import LinkConflict
 from state.store import AuditRow, Store
 from syncd.errors import (
@@ -101,6 +102,8 @@ class Applier:
                     self._apply_one(op)
                 except LinkConflict as exc:
                     raise RecordError(str(exc), system="state") from None
+                except MappingValueError as exc:
+                    raise RecordError(str(exc), system="mapping") from None
             except (AuthError, FatalRemoteError, QuotaExhaustedError):
                 raise
             except (RecordError, TransientError) as exc:
@@ -209,7 +212,10 @@ class Applier:
         assert op.target is not None and op.planfix_key and op.planningpme_key
         key = op.key(op.target)
         assert key is not None
-        payload = self.pair.mapper.payload(op.target, op.canonical, [c.field for c in op.changes])
+        seen = self.observed.get((op.target, key))
+        payload = self.pair.mapper.payload(
+            op.target, op.canonical, [c.field for c in op.changes], current=seen.native if seen else None
+        )
         self.pair.connectors[op.target].update(key, payload)
         written = {op.target}
         self._save_link(op, op.planfix_key, op.planningpme_key, written)

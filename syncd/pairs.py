@@ -54,6 +54,7 @@ class Pair:
             modified=record.modified,
             included=self.mapper.included(side, record.data),
             unresolved=unresolved,
+            native=record.data,
         )
 
 

@@ -85,6 +85,8 @@ class Observed:
     included: bool = True
     unresolved: tuple[str, ...] = ()
     """Fields referring to records not linked yet (e.g. a customer not yet in Planfix)."""
+    native: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The record as read; the planner never looks at it, the applier merges partial writes into it."""
 
 
 @dataclass(frozen=True)
