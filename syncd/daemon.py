@@ -2,22 +2,31 @@
 
 Failure handling follows what the admin needs from a service that runs for months:
 - a transient outage of either system fails the cycle softly and backs that pair off
-  exponentially (capped); it recovers by itself;
+  exponentially (capped); it recovers by itself and says so;
 - the quota reserve being reached pauses the pair until the quota resets, and says so;
-- bad credentials or an unusable account stop the daemon with a clear line and exit code 3, so
-  systemd shows the unit failed instead of retrying forever;
-- SIGTERM/SIGINT finish the operation in flight, then exit 0; SIGHUP reloads config and mappings,
-  keeping the old ones if the new ones are bad.
+- bad credentials or an unusable account stop the daemon with one clear log line and exit code 3,
+  so systemd shows the unit failed instead of retrying forever; READY=1 is sent only once both
+  systems have answered;
+- SIGTERM/SIGINT let each cycle finish the operation in flight (every operation is its own
+  transaction with the intent journal), then exit 0; SIGHUP reloads config and mappings: a bad
+  new config is rejected and the old one kept, a good one takes over once the cycles in flight
+  have finished their current operation, so no cycle ever mixes two configurations;
+- the watchdog is fed only while the scheduler still runs jobs (a heartbeat job) and no cycle has
+  gone without sending a request for hours, so a hung daemon is restarted by systemd.
+
+Signal handlers only set flags; all logging happens in the main loop, never inside a handler.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -25,9 +34,12 @@ from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from pydantic import SecretStr
 
 from mappings.spec import MappingSpec
 from state.store import Store
+from syncd.commands import cycle_options
 from syncd.cycle import Cycle, CycleResult
 from syncd.errors import (
     AuthError,
@@ -35,14 +47,22 @@ from syncd.errors import (
     FatalRemoteError,
     GuardError,
     QuotaExhaustedError,
+    RecordError,
     RemoteError,
     StateError,
     SyncdError,
-    TransientError,
 )
 from syncd.pairs import Pair
 from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
-from syncd.scheduler import build_scheduler, job_specs, run_now
+from syncd.scheduler import (
+    Heartbeat,
+    add_heartbeat,
+    add_startup_job,
+    build_scheduler,
+    job_specs,
+    pair_of,
+    run_now,
+)
 from syncd.settings import Settings, load_settings, resolve_config_path
 from syncd.systemd import Notifier, watchdog_interval
 
@@ -50,15 +70,35 @@ log = structlog.get_logger(__name__)
 
 BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 30 * 60.0
+STARTUP_RETRY_BASE_S = 5.0
+"""First wait when a system does not answer at start (doubling, up to ``BACKOFF_CAP_S``)."""
 STUCK_AFTER_S = 2 * 3600.0
-"""A cycle running longer than this means the scheduler is stuck: stop feeding the watchdog."""
+"""A cycle that has not sent a single request for this long is stuck. Long enough for a healthy
+cycle that waits for the PlanningPME hourly budget, short enough to be restarted the same day."""
+HEARTBEAT_EVERY_S = 5.0
+HEARTBEAT_STALE_S = 60.0
+"""The heartbeat job has not run for this long: the scheduler thread or its worker pool is stuck."""
+KEEP_RESULTS = 20
+
+
+def backoff(failures_in_a_row: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
+    """How long a failing pair rests: ``base``, twice that, four times … never more than ``cap``."""
+    if failures_in_a_row < 1:
+        return 0.0
+    return min(cap, base * 2.0 ** min(failures_in_a_row - 1, 32))
 
 
 @dataclass
 class PairHealth:
+    """How one pair is doing; feeds STATUS=, ``status_line`` and the soak report."""
+
     failures_in_a_row: int = 0
     paused_until: datetime | None = None
+    paused_for: str | None = None
+    """Why the pair rests: ``outage``, ``quota`` or ``guard``."""
     last_summary: str = "not run yet"
+    cycles: int = 0
+    failed_cycles: int = 0
 
 
 @dataclass
@@ -68,7 +108,28 @@ class _Generation:
     settings: Settings
     remotes: Remotes
     pairs: dict[str, Pair]
-    locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+
+class _Watchdog:
+    """Sends WATCHDOG=1 at half systemd's timeout, and only while the daemon is alive."""
+
+    def __init__(self, notifier: Notifier, every_s: float | None, monotonic: Callable[[], float]) -> None:
+        self.notifier = notifier
+        self.every_s = every_s
+        self.monotonic = monotonic
+        self._last: float | None = None
+
+    def maybe_ping(self, alive: bool) -> None:
+        if self.every_s is None or not alive:
+            return
+        now = self.monotonic()
+        if self._last is None or now - self._last >= self.every_s:
+            self.notifier.watchdog()
+            self._last = now
+
+
+def _background_scheduler() -> BaseScheduler:
+    return BackgroundScheduler(timezone="UTC")
 
 
 class Daemon:
@@ -81,92 +142,189 @@ class Daemon:
         notifier: Notifier | None = None,
         now: Callable[[], datetime] = utc_now,
         remotes_factory: Callable[[Settings, list[MappingSpec]], Remotes] = build_remotes,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        scheduler_factory: Callable[[], BaseScheduler] = _background_scheduler,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.config_path = config_path
         self.store = store
-        self.notifier = notifier or Notifier()
+        self.env = env
+        self.notifier = notifier or Notifier(env)
         self.now = now
+        self.monotonic = monotonic
         self.remotes_factory = remotes_factory
+        self.scheduler_factory = scheduler_factory
         self.stop_event = threading.Event()
         self.reload_requested = threading.Event()
         self.fatal: SyncdError | None = None
         self.health: dict[str, PairHealth] = {}
         self.running_since: dict[str, float] = {}
-        self.results: list[CycleResult] = []
+        self.results: deque[CycleResult] = deque(maxlen=KEEP_RESULTS)
+        self.heartbeat = Heartbeat(monotonic)
+        self._cond = threading.Condition()
+        self._active = 0
+        self._pending: _Generation | None = None
+        self._pending_changes: list[str] = []
+        self._locks: dict[str, threading.Lock] = {}
+        self._scheduled: dict[str, tuple[float, float]] = {}
+        self._requests_seen = -1
+        self._progress_at = monotonic()
+        self._stuck_logged = False
+        self._signal: str | None = None
+        self._reloader: threading.Thread | None = None
+        self._scheduler: BaseScheduler | None = None
+        self._watchdog = _Watchdog(self.notifier, watchdog_interval(env), monotonic)
         self._gen = self._build(settings)
-        self._scheduler: BackgroundScheduler | None = None
+        self._adopt(self._gen)
 
     # -- building ------------------------------------------------------------------------
 
     def _build(self, settings: Settings) -> _Generation:
         specs = load_mappings(settings, self.base_dir)
         remotes = self.remotes_factory(settings, specs)
-        pairs = {p.name: p for p in build_pairs(settings, specs, remotes, self.store)}
-        for name in pairs:
+        try:
+            pairs = {p.name: p for p in build_pairs(settings, specs, remotes, self.store)}
+        except BaseException:
+            remotes.close()
+            raise
+        return _Generation(settings, remotes, pairs)
+
+    def _adopt(self, gen: _Generation) -> None:
+        for name in gen.pairs:
             self.health.setdefault(name, PairHealth())
-        return _Generation(settings, remotes, pairs, {name: threading.Lock() for name in pairs})
+            self._locks.setdefault(name, threading.Lock())
+        for name in [n for n in self.health if n not in gen.pairs]:
+            del self.health[name]
+
+    @property
+    def settings(self) -> Settings:
+        return self._gen.settings
+
+    @property
+    def pairs(self) -> dict[str, Pair]:
+        """The pairs of the configuration in force, contacts before tasks."""
+        return dict(self._gen.pairs)
 
     # -- one job -------------------------------------------------------------------------
 
     def run_pair(self, name: str, full: bool) -> None:
-        gen = self._gen
-        pair = gen.pairs.get(name)
-        if pair is None or self.stop_event.is_set():
-            return
-        health = self.health[name]
-        if health.paused_until is not None and self.now() < health.paused_until:
-            return
-        from syncd.commands import cycle_options
+        """One cycle of ``name``. Never raises: a months-long service logs and backs off instead.
 
-        with gen.locks[name]:
-            self.running_since[name] = time.monotonic()
+        Cycles of the same pair are serialised by the pair's lock (an incremental cycle that falls
+        due while the full scan runs waits for it); other pairs run side by side."""
+        lock = self._locks.get(name)
+        if lock is None or self.stop_event.is_set():
+            return
+        with lock:
+            gen = self._enter()
+            if gen is None:
+                return
             try:
-                options = cycle_options(gen.settings, dry_run=False, force_delete=False, full=full)
-                result = Cycle(self.store, pair, options, self.now, should_stop=self.stop_event.is_set).run()
-                self.results.append(result)
-                del self.results[:-20]
-                health.failures_in_a_row = 0
-                health.paused_until = None
-                health.last_summary = _one_line(result)
-                log.info("cycle.done", pair=name, full=full, summary=health.last_summary)
-            except GuardError as exc:
-                health.last_summary = f"stopped by the mass-delete guard: {exc}"
-                log.error("cycle.guard", pair=name, error=str(exc))
-            except (AuthError, FatalRemoteError, ConfigError, StateError) as exc:
-                log.error("daemon.fatal", pair=name, error=str(exc))
-                self.fatal = exc
-                self.stop_event.set()
-            except QuotaExhaustedError as exc:
-                wait = exc.retry_after if exc.retry_after is not None else BACKOFF_CAP_S
-                health.paused_until = self.now() + timedelta(seconds=wait)
-                health.last_summary = (
-                    f"quota reserve reached; writes stopped until {health.paused_until.isoformat()}"
-                )
-                log.warning(
-                    "quota.reserve_reached",
-                    pair=name,
-                    error=str(exc),
-                    resume_at=health.paused_until.isoformat(),
-                )
-            except (TransientError, RemoteError) as exc:
-                self._back_off(name, health, str(exc))
-            except Exception as exc:  # a bug must not kill a months-long service: log it and back off
-                log.exception("cycle.crashed", pair=name)
-                self._back_off(name, health, f"{type(exc).__name__}: {exc}")
+                ran = self._run_locked(gen, name, full)
             finally:
-                self.running_since.pop(name, None)
-        self.notifier.status(self.status_line())
+                self._leave()
+        if ran:
+            self.notifier.status(self.status_line())
 
-    def _back_off(self, name: str, health: PairHealth, error: str) -> None:
+    def _run_locked(self, gen: _Generation, name: str, full: bool) -> bool:
+        pair = gen.pairs.get(name)
+        health = self.health.get(name)
+        if pair is None or health is None:
+            return False
+        if health.paused_until is not None and self.now() < health.paused_until:
+            log.debug("cycle.skipped", pair=name, paused_for=health.paused_for)
+            return False
+        self.running_since[name] = self.monotonic()
+        log.debug("cycle.started", pair=name, full=full)
+        try:
+            options = cycle_options(gen.settings, dry_run=False, force_delete=False, full=full)
+            result = Cycle(self.store, pair, options, self.now, should_stop=self._should_yield).run()
+        except GuardError as exc:
+            log.error("cycle.guard", pair=name, error=str(exc))
+            self._rest(name, health, "guard", f"stopped by the mass-delete guard: {exc}")
+        except (AuthError, FatalRemoteError, ConfigError, StateError) as exc:
+            self._fatal(exc, pair=name)
+        except QuotaExhaustedError as exc:
+            self._quota_reached(name, health, exc)
+        except RemoteError as exc:
+            self._rest(name, health, "outage", str(exc))
+        except Exception as exc:  # a bug must not kill a months-long service: log it and back off
+            log.exception("cycle.crashed", pair=name)
+            self._rest(name, health, "outage", f"{type(exc).__name__}: {exc}")
+        else:
+            self._done(name, health, result, full)
+        finally:
+            self.running_since.pop(name, None)
+        return True
+
+    def _done(self, name: str, health: PairHealth, result: CycleResult, full: bool) -> None:
+        self.results.append(_slim(result))
+        health.cycles += 1
+        aborted = result.applied.aborted if result.applied is not None else None
+        if aborted is not None and not self._should_yield():
+            # The applier gave up after several transient failures in a row: the remote went away.
+            self._rest(name, health, "outage", aborted)
+            return
+        was = health.paused_for
+        attempts = health.failures_in_a_row
+        health.failures_in_a_row = 0
+        health.paused_until = None
+        health.paused_for = None
+        health.last_summary = _one_line(result)
+        if aborted is not None:
+            health.last_summary = f"stopped after the operation in flight ({health.last_summary})"
+            log.info("cycle.interrupted", pair=name, reason=aborted)
+            return
+        if was == "quota":
+            log.info("quota.resumed", pair=name)
+        elif was is not None:
+            log.info("cycle.recovered", pair=name, after_failures=attempts, was=was)
+        log.info("cycle.done", pair=name, full=full, summary=health.last_summary, failed=result.failed)
+
+    def _rest(self, name: str, health: PairHealth, why: str, error: str) -> None:
+        """Soft failure: the pair rests for an exponentially growing, capped time."""
+        health.cycles += 1
+        health.failed_cycles += 1
         health.failures_in_a_row += 1
-        wait = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (health.failures_in_a_row - 1))
+        wait = backoff(health.failures_in_a_row)
         health.paused_until = self.now() + timedelta(seconds=wait)
-        health.last_summary = f"failing ({health.failures_in_a_row}x): {error}; retry after {wait:.0f}s"
-        log.warning("cycle.failed", pair=name, error=error, attempt=health.failures_in_a_row, retry_in_s=wait)
+        health.paused_for = why
+        health.last_summary = f"failing ({health.failures_in_a_row}x): {error}; retry in {wait:.0f}s"
+        log.warning(
+            "cycle.failed",
+            pair=name,
+            reason=why,
+            error=error,
+            attempt=health.failures_in_a_row,
+            retry_in_s=wait,
+        )
+
+    def _quota_reached(self, name: str, health: PairHealth, exc: QuotaExhaustedError) -> None:
+        wait = exc.retry_after if exc.retry_after is not None else BACKOFF_CAP_S
+        health.cycles += 1
+        health.paused_until = self.now() + timedelta(seconds=wait)
+        health.paused_for = "quota"
+        resume = health.paused_until.isoformat(timespec="seconds")
+        health.last_summary = f"quota reserve reached: no writes (nor reads) until {resume}"
+        log.warning(
+            "quota.reserve_reached",
+            pair=name,
+            system=exc.system,
+            error=str(exc),
+            resume_at=resume,
+            note="the reserve is left for people's own scripts; syncd resumes after the reset",
+        )
+
+    def _fatal(self, exc: SyncdError, **context: Any) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+            log.error("daemon.fatal", error=str(exc), exit_code=exc.exit_code, **context)
+        self.stop_event.set()
 
     def status_line(self) -> str:
-        return "; ".join(f"{name}: {h.last_summary}" for name, h in self.health.items())
+        return "; ".join(f"{name}: {h.last_summary}" for name, h in list(self.health.items()))
 
     def trigger(self, pair: str) -> bool:
         """Run ``pair``'s next incremental cycle now (used by the push endpoint)."""
@@ -174,18 +332,69 @@ class Daemon:
             return False
         return run_now(self._scheduler, pair, self.now())
 
+    # -- generations: cycles never mix two configurations -----------------------------------
+
+    def _enter(self) -> _Generation | None:
+        """Admit one cycle under the configuration in force; wait while a reload takes over."""
+        with self._cond:
+            while self._pending is not None and not self.stop_event.is_set():
+                self._cond.wait(timeout=0.5)
+            if self.stop_event.is_set():
+                return None
+            self._active += 1
+            return self._gen
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+        self._try_swap()
+
+    def _should_yield(self) -> bool:
+        """Cycles stop after their operation in flight when the daemon stops or reloads."""
+        return self.stop_event.is_set() or self._pending is not None
+
+    def _try_swap(self) -> bool:
+        with self._cond:
+            if self._pending is None or self._active:
+                return False
+            old, new, changes = self._gen, self._pending, self._pending_changes
+            self._gen, self._pending = new, None
+            self._adopt(new)
+            if self._scheduler is not None:
+                self.schedule(self._scheduler, initial=False)
+            self._cond.notify_all()
+        old.remotes.close()
+        log.info("config.reloaded", changes=changes or ["none"], mappings=sorted(new.pairs))
+        return True
+
     # -- liveness ------------------------------------------------------------------------
 
     def alive(self) -> bool:
+        """The scheduler still runs jobs, and no cycle has gone without a request for hours."""
         if self._scheduler is None or not self._scheduler.running:
             return False
-        now = time.monotonic()
-        return all(now - since < STUCK_AFTER_S for since in self.running_since.values())
+        if not self.heartbeat.fresh(HEARTBEAT_STALE_S):
+            return False
+        now = self.monotonic()
+        return all(
+            now - max(since, self._progress_at) < STUCK_AFTER_S for since in list(self.running_since.values())
+        )
+
+    def _note_progress(self) -> None:
+        total = sum(self._gen.remotes.requests().values())
+        if total != self._requests_seen:
+            self._requests_seen = total
+            self._progress_at = self.monotonic()
 
     # -- reload ----------------------------------------------------------------------------
 
     def reload(self) -> bool:
+        """Read the config file and mappings again. A bad config is rejected (one log line) and
+        the old one kept; a good one takes over once the cycles in flight have finished their
+        current operation. New credentials are tried first: rejected ones are a bad config."""
         if self.config_path is None:
+            log.error("config.reload_rejected", error="started without a config file", kept="previous")
             return False
         try:
             settings = load_settings(self.config_path)
@@ -193,81 +402,169 @@ class Daemon:
         except SyncdError as exc:
             log.error("config.reload_rejected", error=str(exc), kept="the previous configuration")
             return False
-        old = self._gen
-        for lock in old.locks.values():
-            lock.acquire()
         try:
-            self._gen = gen
-        finally:
-            for lock in old.locks.values():
-                lock.release()
-        old.remotes.close()
-        if self._scheduler is not None:
-            self._schedule(self._scheduler)
-        log.info("config.reloaded", mappings=sorted(gen.pairs))
+            self._check(gen)
+        except (AuthError, FatalRemoteError) as exc:
+            gen.remotes.close()
+            log.error("config.reload_rejected", error=str(exc), kept="the previous configuration")
+            return False
+        except RemoteError as exc:
+            log.warning("config.reload_unverified", error=str(exc), note="credentials not checked")
+        with self._cond:
+            stale, self._pending = self._pending, gen
+            self._pending_changes = settings_changes(self._gen.settings, settings)
+        if stale is not None:
+            stale.remotes.close()
+        log.info("config.reload_accepted", waiting_for=sorted(self.running_since))
+        self._try_swap()
         return True
+
+    def _reload_safely(self) -> None:
+        try:
+            self.reload()
+        except Exception:  # a reload must never take the service down
+            log.exception("config.reload_rejected", kept="the previous configuration")
 
     # -- the loop --------------------------------------------------------------------------
 
-    def _schedule(self, sched: BackgroundScheduler) -> None:
+    def schedule(self, sched: BaseScheduler, initial: bool = True) -> None:
+        """Put the jobs of the configuration in force on ``sched``. On reload only jobs whose
+        interval changed are replaced (the others keep their next run), and jobs of pairs that
+        are gone are removed; a new pair runs at once."""
         gen = self._gen
-        for job in sched.get_jobs():
-            if job.id.split(":")[0] not in gen.pairs:
-                job.remove()
+        now = self.now()
+        schedule = gen.settings.schedule
         specs = job_specs(
-            [(name, p.mapper.spec.planfix_entity) for name, p in gen.pairs.items()],
-            gen.settings.schedule,
-            self.now(),
+            [(name, p.mapper.spec.planfix_entity) for name, p in gen.pairs.items()], schedule, now
         )
-        build_scheduler(specs, self.run_pair, gen.settings.schedule.jitter, sched)
-        sched.add_job(
-            self.run_all, id="startup", name="startup", next_run_time=self.now(), replace_existing=True
-        )
+        wanted = {s.job_id: (s.every_s, schedule.jitter) for s in specs}
+        for job in sched.get_jobs():
+            if pair_of(job.id) is not None and job.id not in wanted:
+                job.remove()
+        known = {pair_of(job_id) for job_id in self._scheduled}
+        changed = [s for s in specs if initial or self._scheduled.get(s.job_id) != wanted[s.job_id]]
+        changed = [
+            replace(s, first_run=now) if not initial and not s.full and s.pair not in known else s
+            for s in changed
+        ]
+        build_scheduler(changed, self.run_pair, schedule.jitter, sched)
+        self._scheduled = wanted
+        if initial:
+            add_startup_job(sched, self.run_all, now)
+            add_heartbeat(sched, self.heartbeat, HEARTBEAT_EVERY_S, now)
+
+    def start_scheduler(self) -> BaseScheduler:
+        """Create the scheduler, put the jobs on it and start it (``serve`` does this after both
+        systems answered)."""
+        sched = self.scheduler_factory()
+        self.schedule(sched, initial=True)
+        sched.start()
+        self._scheduler = sched
+        return sched
 
     def run_all(self) -> None:
         """Every pair once, contacts before tasks, so a task's client is linked before the task."""
         for name in list(self._gen.pairs):
             self.run_pair(name, False)
 
+    def _check(self, gen: _Generation) -> None:
+        for connector in gen.remotes.by_entity.values():
+            # A RecordError means the system answered; it only did not like the probe.
+            with contextlib.suppress(RecordError):
+                connector.get("0")
+
     def check_remotes(self) -> None:
         """Both systems must answer before READY=1: a wrong secret fails here, at start."""
-        for connector in self._gen.remotes.by_entity.values():
-            connector.get("0")
+        self._check(self._gen)
+
+    def _await_remotes(self, tick_s: float) -> bool:
+        """Wait until both systems answer; False when asked to stop meanwhile. Auth and account
+        errors raise: waiting would not help."""
+        attempt = 0
+        while not self.stop_event.is_set():
+            try:
+                self.check_remotes()
+                return True
+            except (AuthError, FatalRemoteError):
+                raise
+            except RemoteError as exc:
+                attempt += 1
+                wait = backoff(attempt, base=STARTUP_RETRY_BASE_S)
+                log.warning("daemon.waiting_for_remote", error=str(exc), attempt=attempt, retry_in_s=wait)
+                self.notifier.status(f"waiting for {exc.system or 'a remote system'}: {exc}")
+                deadline = self.monotonic() + wait
+                while not self.stop_event.wait(timeout=min(tick_s, wait)):
+                    self._watchdog.maybe_ping(True)
+                    if self.monotonic() >= deadline:
+                        break
+        return False
+
+    def tick(self) -> None:
+        """One turn of the main loop: start a requested reload, let an accepted one take over,
+        track progress, feed the watchdog while alive."""
+        if self.reload_requested.is_set() and (self._reloader is None or not self._reloader.is_alive()):
+            self.reload_requested.clear()
+            log.info("config.reload_requested", signal="SIGHUP")
+            self._reloader = threading.Thread(target=self._reload_safely, name="syncd-reload", daemon=True)
+            self._reloader.start()
+        self._try_swap()
+        self._note_progress()
+        alive = self.alive()
+        if not alive and not self._stuck_logged:
+            log.error(
+                "daemon.stuck", running=sorted(self.running_since), note="the watchdog is no longer fed"
+            )
+        self._stuck_logged = not alive
+        self._watchdog.maybe_ping(alive)
 
     def serve(self, tick_s: float = 1.0) -> int:
-        self.check_remotes()
-        sched = BackgroundScheduler(timezone="UTC")
-        self._scheduler = sched
-        self._schedule(sched)
-        sched.start()
+        """Run until stopped; the process exit code (0, or the fatal error's)."""
+        try:
+            started = self._await_remotes(tick_s)
+        except SyncdError as exc:
+            self._fatal(exc, phase="start")
+            self.notifier.status(f"stopped: {exc}")
+            self.close()
+            return exc.exit_code
+        if not started:
+            self.notifier.stopping()
+            self.close()
+            log.info("daemon.stopped", signal=self._signal, exit_code=0)
+            return 0
+        sched = self.start_scheduler()
         self.notifier.ready("running; first cycles starting")
-        log.info("daemon.started", mappings=sorted(self._gen.pairs))
-        watchdog_every = watchdog_interval()
-        last_ping = 0.0
+        schedule = self._gen.settings.schedule
+        log.info(
+            "daemon.started",
+            mappings=sorted(self._gen.pairs),
+            tasks_every_s=schedule.tasks_every,
+            contacts_every_s=schedule.contacts_every,
+            full_scan_every_s=schedule.full_scan_every,
+        )
         try:
             while not self.stop_event.wait(timeout=tick_s):
-                if self.reload_requested.is_set():
-                    self.reload_requested.clear()
-                    self.reload()
-                if (
-                    watchdog_every is not None
-                    and time.monotonic() - last_ping >= watchdog_every
-                    and self.alive()
-                ):
-                    self.notifier.watchdog()
-                    last_ping = time.monotonic()
+                self.tick()
         finally:
+            log.info("daemon.stopping", signal=self._signal, running=sorted(self.running_since))
             self.notifier.stopping()
-            log.info("daemon.stopping")
             sched.shutdown(wait=True)
-            self._gen.remotes.close()
-        if self.fatal is not None:
-            return self.fatal.exit_code
-        return 0
+            self.close()
+        code = self.fatal.exit_code if self.fatal is not None else 0
+        log.info("daemon.stopped", exit_code=code)
+        return code
+
+    def close(self) -> None:
+        """Release the HTTP clients (the store belongs to the caller)."""
+        with self._cond:
+            pending, self._pending = self._pending, None
+            self._cond.notify_all()
+        if pending is not None:
+            pending.remotes.close()
+        self._gen.remotes.close()
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
-            log.info("daemon.signal", signal=signal.Signals(signum).name)
+            self._signal = signal.Signals(signum).name
             self.stop_event.set()
 
         def hup(signum: int, frame: FrameType | None) -> None:
@@ -289,16 +586,46 @@ def _one_line(result: CycleResult) -> str:
     return f"{done}{failed} at {result.started_at.strftime('%H:%M:%S')}"
 
 
+def _slim(result: CycleResult) -> CycleResult:
+    """The result without the records read: kept results must not hold whole listings."""
+    return replace(
+        result,
+        listings={side: replace(lst, records=(), deleted=()) for side, lst in result.listings.items()},
+    )
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def settings_changes(old: Settings, new: Settings) -> list[str]:
+    """What a reload changes, for its log line; secret values never appear."""
+    before, after = _flatten(old.model_dump()), _flatten(new.model_dump())
+    changes: list[str] = []
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if a == b:
+            continue
+        if isinstance(a, SecretStr) or isinstance(b, SecretStr):
+            changes.append(f"{key}: changed (secret)")
+        else:
+            changes.append(f"{key}: {a} -> {b}")
+    return changes
+
+
 def run_daemon(settings: Settings, base_dir: Path, args: argparse.Namespace) -> int:
     config_path = resolve_config_path(getattr(args, "config", None))
     with open_store(settings.state.path) as store:
         daemon = Daemon(settings, base_dir, config_path, store)
         daemon.install_signal_handlers()
-        try:
-            return daemon.serve()
-        except (AuthError, FatalRemoteError) as exc:
-            log.error("daemon.fatal", error=str(exc))
-            raise
+        return daemon.serve()
 
 
-__all__: list[Any] = ["Daemon", "run_daemon"]
+__all__ = ["Daemon", "PairHealth", "backoff", "run_daemon", "settings_changes"]

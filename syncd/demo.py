@@ -74,7 +74,7 @@ def _edit_both_sides(daemon: Daemon, out: TextIO) -> None:
     """A person edits a task in Planfix and, meanwhile, the same event differently in PlanningPME,
     and edits another task's description: the next cycles merge what they can and decide the
     conflict by the mapping's rule."""
-    pair = daemon._gen.pairs.get("tasks")
+    pair = daemon.pairs.get("tasks")
     if pair is None:
         return
     links = daemon.store.links("tasks")
