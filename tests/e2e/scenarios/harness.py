@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+import structlog
 
 from state.store import Store
 from syncd.cli import main
@@ -106,9 +107,21 @@ def set_sync(world: World, **values: str) -> None:
 
 def cli(world: World, *args: str) -> tuple[int, str]:
     """``syncd <args> --config <world's config>`` in this process: (exit code, what it printed)."""
-    out = StringIO()
-    code = main([*args, "--config", str(world.config_path)], out=out)
-    return code, out.getvalue()
+    code, out, _ = cli_with_errors(world, *args)
+    return code, out
+
+
+def cli_with_errors(world: World, *args: str) -> tuple[int, str, str]:
+    """Like ``cli``, with what went to stderr. The CLI configures logging for the process; the
+    configuration before the call is put back, so no later log line goes to a stale stream."""
+    out, err = StringIO(), StringIO()
+    logging_before = structlog.get_config()
+    try:
+        with redirect_stderr(err):
+            code = main([*args, "--config", str(world.config_path)], out=out)
+    finally:
+        structlog.configure(**logging_before)
+    return code, out.getvalue(), err.getvalue()
 
 
 # -- a tap on the wire -------------------------------------------------------------------------
