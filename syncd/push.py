@@ -10,20 +10,24 @@ push and never let a bad or forged one write anything. The order of work says ho
 4. the writes, ending with the change durably queued in the state database (``push_apply``);
 5. only then the success reply and ``on_change`` (the daemon brings the contact cycle forward).
 
-Store calls block, so they run in worker threads, never on the event loop.
+Store calls block, so they run off the event loop, on one thread of the app's own: pushes are
+written one at a time in arrival order (SQLite takes one writer anyway), and the endpoint holds a
+single database connection however many requests are waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import structlog
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from state.errors import StateFileError
 from state.store import Store
@@ -31,6 +35,7 @@ from syncd.errors import ConfigError
 from syncd.httpserver import BackgroundServer
 from syncd.push_apply import Outcome, PushApplier
 from syncd.push_protocol import (
+    ACTIONS,
     PushAction,
     PushRequestError,
     check_content_type,
@@ -90,6 +95,7 @@ def create_push_app(
         raise ConfigError("push.token is not set; the push endpoint refuses to run without it")
     token = settings.token.get_secret_value().encode("utf-8")
     applier = PushApplier(store, settings, now)
+    store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-store")
 
     def apply(action: PushAction) -> Outcome:
         outcome = applier.apply(action)
@@ -111,9 +117,10 @@ def create_push_app(
             check_content_type(request.headers.get("content-type"))
             envelope = parse_envelope(await read_body(request, settings.max_body_bytes))
             check_token(envelope, token)
-            action_name = str(envelope.get("action"))[:40]
+            named = envelope.get("action")
+            action_name = named if named in ACTIONS else "(unknown)"
             action = parse_action(envelope, max_contacts=settings.max_contacts)
-            outcome = await run_in_threadpool(apply, action)
+            outcome = await asyncio.get_running_loop().run_in_executor(store_thread, apply, action)
         except PushRequestError as exc:
             log.warning("push.rejected", status=exc.status, error=exc.message, action=action_name, **where)
             return json_reply({"error": exc.message}, exc.status)
@@ -159,7 +166,7 @@ class PushServer(BackgroundServer):
     ``stop`` lets requests in flight finish (up to a few seconds): what was acknowledged is stored.
     """
 
-    def __init__(self, app: Starlette, listen: str) -> None:
+    def __init__(self, app: ASGIApp, listen: str) -> None:
         host, port = parse_listen(listen)
         try:
             super().__init__(app, host, port, name="push", graceful_timeout_s=GRACEFUL_STOP_S)

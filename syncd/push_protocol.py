@@ -3,7 +3,8 @@
 Everything here is pure, so every rule about what Planfix may send is tested without a server, and
 the endpoint writes nothing until the whole request has passed. A refusal is a ``PushRequestError``
 whose message names the field as a path into the request (``data.contacts[3].email``) and never
-repeats the value: values are personal data or, for ``authToken``, a secret.
+repeats what the sender wrote: values are personal data or, for ``authToken``, a secret, and an
+unknown action could be anything.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _T = TypeVar("_T")
 _CHANGES: dict[str, ContactChange] = {"add": "add", "update": "update", "delete": "delete"}
 
 _LOCAL_PART = r"[^\s@\"(),:;<>\[\]\\]{1,64}"
-_DOMAIN_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_DOMAIN_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
 _EMAIL = re.compile(rf"{_LOCAL_PART}@(?:{_DOMAIN_LABEL}\.)+{_DOMAIN_LABEL}")
 
 
@@ -125,7 +126,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"key {key[:60]!r} appears twice in one object")
+            named = repr(key) if key in _FIELD_NAMES else "a key"
+            raise ValueError(f"{named} appears twice in one object")
         result[key] = value
     return result
 
@@ -157,9 +159,7 @@ def parse_action(envelope: dict[str, Any], *, max_contacts: int) -> PushAction:
         return ImportContacts(_list_id(data), _contacts(data, max_contacts))
     if action == "updateContact":
         return _update_contact(data)
-    raise PushRequestError(
-        400, f"action: unknown action {action[:40]!r}; expected one of: {', '.join(ACTIONS)}"
-    )
+    raise PushRequestError(400, f"action: unknown action; expected one of: {', '.join(ACTIONS)}")
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _update_contact(data: dict[str, Any]) -> UpdateContact:
     change = _CHANGES.get(name)
     if change is None:
         raise PushRequestError(
-            400, f"data.action: unknown contact action {name[:40]!r}; expected one of: {', '.join(_CHANGES)}"
+            400, f"data.action: unknown contact action; expected one of: {', '.join(_CHANGES)}"
         )
     contact = _contact(
         _field(data, "contact", "data.", dict), "data.contact", email_required=change != "delete"
@@ -282,6 +282,24 @@ def _field(obj: dict[str, Any], key: str, prefix: str, kind: type[_T]) -> _T:
         raise PushRequestError(400, f"{prefix}{key}: expected {_KIND_NAMES[kind]}, got {_kind(value)}")
     return value
 
+
+# The only keys a message may repeat: anything else the sender wrote could be personal or secret.
+_FIELD_NAMES = frozenset(
+    [
+        "action",
+        "authToken",
+        "data",
+        "listName",
+        "listId",
+        "contacts",
+        "contact",
+        "oldEmail",
+        "id",
+        "email",
+        "firstName",
+        "lastName",
+    ]
+)
 
 _KIND_NAMES: dict[type, str] = {str: "a string", dict: "an object", list: "an array"}
 
