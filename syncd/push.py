@@ -129,7 +129,7 @@ def create_push_app(
             return json_reply({"error": "request body incomplete"}, 400)
         except StateFileError as exc:
             log.error("push.failed", status=503, error=str(exc), action=action_name, **where)
-            return json_reply({"error": "state database unavailable; nothing was stored, send again"}, 503)
+            return json_reply({"error": "state database unavailable; send the request again later"}, 503)
         except Exception:
             log.exception("push.failed", status=500, action=action_name, **where)
             return json_reply({"error": "internal error; the change may not be stored, send again"}, 500)

@@ -30,7 +30,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from state.errors import PushListNotFound
@@ -109,7 +109,7 @@ class PushApplier:
     def apply(self, action: PushAction) -> Outcome:
         """Do what the action says; raises PushRequestError(404) for a list that is not live."""
         with self._lock:
-            now = self._now().astimezone(UTC)
+            now = self._now()
             match action:
                 case CreateList():
                     return self._create_list(action, now)
