@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import QueuePool
 
 from state.errors import StateCorrupt, StateFileError, StateTooNew
 from state.files import backup_path, check_header, create_private, ensure_private_database
@@ -158,7 +159,12 @@ def _engine(path: Path, *, readonly: bool, busy_timeout_ms: int) -> Engine:
         # isolation_level=None: we issue BEGIN ourselves (see _begin), so DDL is transactional too.
         return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
-    engine = create_engine("sqlite+pysqlite://", creator=connect)
+    # The URL has no file name (the creator opens it), which SQLAlchemy would take for an in-memory
+    # database and serve from a SingletonThreadPool: that pool closes connections other threads
+    # still use once more than five threads share it. A QueuePool is right for a file.
+    engine = create_engine(
+        "sqlite+pysqlite://", creator=connect, poolclass=QueuePool, pool_size=5, max_overflow=20
+    )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

@@ -165,7 +165,7 @@ class Store:
             found = s.exec(select(Link).where(Link.pair == pair, Link.planningpme_key == key)).first()
             return None if found is None else _link_row(found)
 
-    def upsert_link(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def upsert_link(
         self,
         pair: str,
         planfix_key: str,
@@ -227,7 +227,7 @@ class Store:
 
     # --- intent journal ------------------------------------------------------------------------
 
-    def open_intent(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def open_intent(
         self,
         pair: str,
         target_side: str,
@@ -317,7 +317,7 @@ class Store:
 
     # --- failure queue -------------------------------------------------------------------------
 
-    def record_failure(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def record_failure(
         self,
         pair: str,
         side: str,
@@ -473,7 +473,7 @@ class Store:
 
     # --- conflicts -----------------------------------------------------------------------------
 
-    def record_conflict(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def record_conflict(
         self,
         pair: str,
         planfix_key: str,
@@ -599,7 +599,7 @@ class Store:
         with self._session("push_lists") as s:
             return [_push_list_row(m) for m in s.exec(query.order_by(col(PushList.created_at)))]
 
-    def upsert_membership(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def upsert_membership(
         self, list_id: str, contact_id: str, email: str, first_name: str, last_name: str, now: datetime
     ) -> None:
         """Put the contact in the live list (or update its details); PushListNotFound otherwise."""
@@ -643,7 +643,7 @@ class Store:
             query = select(PushMembership).where(PushMembership.contact_id == contact_id)
             return [_membership_row(m) for m in s.exec(query.order_by(col(PushMembership.list_id)))]
 
-    def enqueue_pushed_change(  # noqa: PLR0917 (the positional signature the engine is written against)
+    def enqueue_pushed_change(
         self,
         contact_id: str,
         list_id: str | None,

@@ -33,6 +33,9 @@ class Faults:
     error: str | int = 503
     error_rate: float = 0.0
     latency_ms: float = 0.0
+    reply_delay_ms: float = 0.0
+    """Delay after the request was carried out, before the reply: a crash or timeout in this
+    window leaves a write applied that the client never heard of."""
     drop_next: int = 0
     malformed_next: int = 0
     unauthorized_next: int = 0
@@ -52,8 +55,10 @@ class Faults:
                 raise ValueError(f"faults.{name}: expected a whole number >= 0")
         if not isinstance(faults.error_rate, int | float) or not 0 <= faults.error_rate <= 1:
             raise ValueError("faults.error_rate: expected a number from 0 to 1")
-        if not isinstance(faults.latency_ms, int | float) or faults.latency_ms < 0:
-            raise ValueError("faults.latency_ms: expected a number >= 0")
+        for name in ("latency_ms", "reply_delay_ms"):
+            value = getattr(faults, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"faults.{name}: expected a number >= 0")
         if not isinstance(faults.error, str | int) or isinstance(faults.error, bool):
             raise ValueError("faults.error: expected an error code string (e.g. '0007') or an HTTP status")
         return faults
@@ -200,6 +205,11 @@ class DroppedConnection(Response):
 async def apply_latency(faults: Faults) -> None:
     if faults.latency_ms > 0:
         await asyncio.sleep(faults.latency_ms / 1000.0)
+
+
+async def apply_reply_delay(faults: Faults) -> None:
+    if faults.reply_delay_ms > 0:
+        await asyncio.sleep(faults.reply_delay_ms / 1000.0)
 
 
 class EmulatorServer(BackgroundServer):

@@ -29,6 +29,7 @@ from syncd.emulators.common import (
     Faults,
     Stats,
     apply_latency,
+    apply_reply_delay,
     control_routes,
     serve_forever,
 )
@@ -197,9 +198,11 @@ class PlanfixEmulator:
             try:
                 if isinstance(parsed, ApiError):
                     raise parsed
-                return self._xml(self._dispatch(parsed, request.headers.get("authorization")))
+                response = self._xml(self._dispatch(parsed, request.headers.get("authorization")))
             except ApiError as api_error:
-                return self._error(api_error.code, api_error.message)
+                response = self._error(api_error.code, api_error.message)
+        await apply_reply_delay(self.faults)
+        return response
 
     def _dispatch(self, parsed: _Parsed, authorization: str | None) -> bytes:
         creds = self.config.credentials

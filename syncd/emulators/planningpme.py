@@ -25,7 +25,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from syncd.emulators.common import Faults, Stats, apply_latency, control_routes, serve_forever
+from syncd.emulators.common import (
+    Faults,
+    Stats,
+    apply_latency,
+    apply_reply_delay,
+    control_routes,
+    serve_forever,
+)
 from syncd.emulators.planningpme_gate import RateGate, TokenBook
 from syncd.emulators.planningpme_http import (
     BAD_APPKEY,
@@ -152,7 +159,9 @@ class PlanningPmeEmulator:
                 body = await json_body(request) if request.method in ("POST", "PUT") else None
                 call = Call(user, dict(request.query_params), body, request.path_params.get("key"))
                 async with self.lock:
-                    return handler(call)
+                    response = handler(call)
+                await apply_reply_delay(self.faults)
+                return response
             except ValueError as exc:
                 return message(400, str(exc))
             except LookupError as exc:
