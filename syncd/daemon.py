@@ -225,7 +225,7 @@ class Daemon:
                 ran = self._run_locked(gen, name, full)
             finally:
                 self._leave()
-        if ran:
+        if ran and not self.stop_event.is_set():
             self.notifier.status(self.status_line())
 
     def _run_locked(self, gen: _Generation, name: str, full: bool) -> bool:
@@ -545,8 +545,10 @@ class Daemon:
             while not self.stop_event.wait(timeout=tick_s):
                 self.tick()
         finally:
-            log.info("daemon.stopping", signal=self._signal, running=sorted(self.running_since))
-            self.notifier.stopping()
+            running = sorted(self.running_since)
+            log.info("daemon.stopping", signal=self._signal, running=running)
+            waiting = f"; finishing the operation in flight of {', '.join(running)}" if running else ""
+            self.notifier.notify(f"STATUS=stopping{waiting}", "STOPPING=1")
             sched.shutdown(wait=True)
             self.close()
         code = self.fatal.exit_code if self.fatal is not None else 0
