@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from mappings.errors import MappingValueError
+from state.rows import PushedChangeRow
 from state.store import Store
 from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
@@ -39,6 +40,8 @@ from syncd.planner import (
 log = structlog.get_logger(__name__)
 
 CURSOR_KIND = "incremental"
+PUSHED_PER_CYCLE = 1000
+"""Pushed contact changes one cycle takes from the queue; the rest wait for the next cycle."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,10 @@ class Cycle:
             side: {r.key: r for r in listings[side].records} for side in SIDES
         }
         links = self.store.links(self.pair.name)
+        pushed = self._pushed_changes()
+        self.extra_keys["planfix"].update(r.contact_id for r in pushed if r.action != "delete")
         deleted = self._confirmed_deletions(listings, records, links)
+        deleted = self._pushed_deletions(pushed, links, deleted)
         self._fetch_extra(records, links)
         observed, unmappable = self._observe_all(records)
         deleted = self._archived_as_deleted(records, observed, links, deleted)
@@ -180,6 +186,8 @@ class Cycle:
         result.applied = applier.apply(the_plan)
         if result.applied.aborted is None:
             self._commit_cursors(listings, started)
+            if pushed:
+                self.store.mark_pushed_processed([r.id for r in pushed], self.now())
         self.store.finish_cycle(cycle_id, _outcome(result), summarise(result), self.now())
         return result
 
@@ -257,6 +265,23 @@ class Cycle:
             if missing:
                 for rec in self.pair.connectors[side].get_many(missing):
                     records[side][rec.key] = rec
+
+    def _pushed_changes(self) -> list[PushedChangeRow]:
+        """Contact changes Planfix pushed (seed 003): handled by this cycle like polled changes."""
+        if self.pair.mapper.spec.planfix_entity != "contact":
+            return []
+        return self.store.pending_pushed_changes(limit=PUSHED_PER_CYCLE)
+
+    def _pushed_deletions(
+        self, pushed: list[PushedChangeRow], links: Iterable[Any], deleted: dict[Side, frozenset[str]]
+    ) -> dict[Side, frozenset[str]]:
+        """A contact removed from a list that feeds PlanningPME, where the admin said that removal
+        means deletion (``push.delete_means_delete``): its customer goes, through the delete policy."""
+        gone = {r.contact_id for r in pushed if r.action == "delete"}
+        if not gone:
+            return deleted
+        linked = {link.planfix_key for link in links}
+        return {**deleted, "planfix": deleted["planfix"] | (gone & linked)}
 
     def _observe_all(
         self, records: dict[Side, dict[str, RemoteRecord]]

@@ -74,7 +74,7 @@ def _markers(records: list[dict], marker: str) -> Counter[str]:
     found: Counter[str] = Counter()
     for record in records:
         if marker == "customData":
-            value = (record.get("customData") or {})
+            value = record.get("customData") or {}
             for item in value if isinstance(value, list) else [value]:
                 for key in ("101", "201"):
                     if isinstance(item, dict) and item.get(key):
