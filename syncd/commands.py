@@ -17,6 +17,7 @@ from state.store import Store
 from syncd.applier import FailurePolicy
 from syncd.cycle import Cycle, CycleOptions, CycleResult
 from syncd.errors import ConfigError, RemoteError
+from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging
 from syncd.planner import GuardLimits
 from syncd.report import RENDERERS
@@ -83,9 +84,11 @@ def run_once(
     results: list[CycleResult] = []
     try:
         with state_for_run(settings, dry_run) as store:
-            for pair in build_pairs(settings, specs, remotes, store):
+            for pair in build_pairs(settings, specs, remotes, store, dry_run=dry_run):
                 result = Cycle(store, pair, options, utc_now).run()
                 results.append(result)
+                if isinstance(pair.mapper.ctx.links, ForeseenLinks):
+                    pair.mapper.ctx.links.foresee(result.plan)
                 log.info(
                     "cycle.done",
                     pair=pair.name,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from mappings.context import LinkResolver
 from mappings.engine import Mapper, MappingContext
 from mappings.spec import MappingFileError, MappingSpec, load_mapping
 from state.errors import StateCorrupt, StateFileError, StateLocked
@@ -25,6 +26,7 @@ from syncd.connectors.planfix.connector import build_planfix
 from syncd.connectors.planningpme.connector import build_planningpme
 from syncd.cycle import LinkResolverFromStore
 from syncd.errors import MappingError, StateCorruptError, StateError, StateLockedError
+from syncd.foresight import ForeseenLinks
 from syncd.pairs import Pair
 from syncd.planner import Side
 from syncd.ratelimit import AccountLimiter, Clock, planfix_limiter, planningpme_limiter
@@ -146,13 +148,18 @@ def build_remotes(
     )
 
 
-def build_pairs(settings: Settings, specs: list[MappingSpec], remotes: Remotes, store: Store) -> list[Pair]:
+def build_pairs(
+    settings: Settings, specs: list[MappingSpec], remotes: Remotes, store: Store, *, dry_run: bool = False
+) -> list[Pair]:
+    """The pairs, in ``specs`` order. For a dry run, their link resolver also answers from the plans
+    of the pairs planned before (see ``syncd.foresight``)."""
     pairs_by_entity: dict[str, str] = {s.planfix_entity: s.name for s in specs}
     pairs_by_entity.update({s.planningpme_entity: s.name for s in specs})
+    links: LinkResolver = LinkResolverFromStore(store, pairs_by_entity)
     ctx = MappingContext(
         planfix_zone=ZoneInfo(settings.planfix.timezone),
         planningpme_zone=ZoneInfo(settings.planningpme.timezone),
-        links=LinkResolverFromStore(store, pairs_by_entity),
+        links=ForeseenLinks(links, pairs_by_entity) if dry_run else links,
     )
     return [
         Pair(
