@@ -19,7 +19,9 @@ Exceptions are grouped by what the caller does next, not by where they were rais
     │   │       └── QuotaExhaustedError  the daily quota (or our reserve of it) is used up
     │   └── RecordError             this record only: queue it as failed, go on         (exit 1)
     │       └── NotFoundError       the record does not exist (confirm before deleting)
-    └── GuardError                  the mass-delete guard stopped the run                (exit 4)
+    ├── GuardError                  the mass-delete guard stopped the run                (exit 4)
+    └── PushRequestError            a request to the push endpoint was refused; answered to the
+                                    sender as {"error": ...} with ``status``, never raised further
 
 ``exit_code`` on each class is the process exit code the CLI uses when that error ends a run.
 Messages never contain secrets: callers pass identifiers and codes, never credentials.
@@ -141,3 +143,15 @@ class GuardError(SyncdError):
     """The mass-delete guard stopped the run before anything was deleted."""
 
     exit_code = 4
+
+
+class PushRequestError(SyncdError):
+    """A push request refused before anything was written; ``status`` is the HTTP status to answer.
+
+    It never leaves the push endpoint: the sender gets the message as ``{"error": ...}``.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -31,13 +31,12 @@ from starlette.types import ASGIApp
 
 from state.errors import StateFileError
 from state.store import Store
-from syncd.errors import ConfigError
+from syncd.errors import ConfigError, PushRequestError
 from syncd.httpserver import BackgroundServer
 from syncd.push_apply import Outcome, PushApplier
 from syncd.push_protocol import (
     ACTIONS,
     PushAction,
-    PushRequestError,
     check_content_type,
     check_token,
     parse_action,

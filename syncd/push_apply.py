@@ -36,13 +36,13 @@ from typing import Any
 from state.errors import PushListNotFound
 from state.rows import MembershipRow, PushListRow
 from state.store import Store
+from syncd.errors import PushRequestError
 from syncd.push_protocol import (
     CreateList,
     DeleteList,
     ImportContacts,
     PushAction,
     PushContact,
-    PushRequestError,
     UpdateContact,
 )
 from syncd.settings import PushSettings

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, TypeVar
 
-from syncd.errors import SyncdError
+from syncd.errors import PushRequestError
 
 ACTIONS = ("createList", "deleteList", "importContacts", "updateContact")
 MAX_TEXT_CHARS = 500
@@ -29,18 +29,6 @@ _CHANGES: dict[str, ContactChange] = {"add": "add", "update": "update", "delete"
 _LOCAL_PART = r"[^\s@\"(),:;<>\[\]\\]{1,64}"
 _DOMAIN_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
 _EMAIL = re.compile(rf"{_LOCAL_PART}@(?:{_DOMAIN_LABEL}\.)+{_DOMAIN_LABEL}")
-
-
-class PushRequestError(SyncdError):
-    """A push request refused before anything was written; ``status`` is the HTTP status to answer.
-
-    It never leaves the push endpoint: the sender gets the message as ``{"error": ...}``.
-    """
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
