@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from structlog.testing import capture_logs
 
@@ -30,6 +32,8 @@ from syncd.systemd import Notifier
 from tests.e2e.conftest import World, world  # noqa: F401  (the fixture, reused as is)
 
 Event = MutableMapping[str, Any]
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+"""Where the scheduler's clock starts."""
 
 DAEMON_CONFIG = """
 [planfix]
@@ -212,6 +216,7 @@ def make_daemon() -> Iterator[DaemonFactory]:
         def make(
             w: World,
             clock: FakeClock | None = None,
+            limiter_clock: FakeClock | None = None,
             notifier: Notifier | None = None,
             env: dict[str, str] | None = None,
             now: Callable[[], datetime] | None = None,
@@ -223,7 +228,7 @@ def make_daemon() -> Iterator[DaemonFactory]:
             store = stack.enter_context(open_store(settings.state.path))
 
             def remotes(s: Settings, specs: list[MappingSpec]) -> Remotes:
-                return build_remotes(s, specs, clock=clock)
+                return build_remotes(s, specs, clock=limiter_clock or clock)
 
             extra: dict[str, Any] = {}
             if clock is not None:
@@ -246,6 +251,50 @@ def make_daemon() -> Iterator[DaemonFactory]:
             return daemon
 
         yield make
+
+
+@pytest.fixture
+def sched_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The time APScheduler sees: it reads ``datetime.now`` in its scheduler and executor
+    modules, so those two names are replaced by a class whose ``now`` reads this clock."""
+    import apscheduler.executors.base
+    import apscheduler.schedulers.base
+
+    clock = FakeClock(T0)
+
+    class ClockedDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return clock.now() if tz is None else clock.now().astimezone(tz)
+
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", ClockedDatetime)
+    monkeypatch.setattr(apscheduler.executors.base, "datetime", ClockedDatetime)
+    return clock
+
+
+class ManualScheduler(BaseScheduler):  # type: ignore[misc]
+    """Runs due jobs when ``tick`` is called, never on its own (no thread)."""
+
+    def __init__(self, threaded: bool = False) -> None:
+        executor = ThreadPoolExecutor(4) if threaded else DebugExecutor()
+        super().__init__(timezone=UTC, executors={"default": executor})
+
+    def wakeup(self) -> None:
+        pass
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+
+    def tick(self) -> None:
+        self._process_jobs()
+
+
+@pytest.fixture
+def manual() -> Iterator[ManualScheduler]:
+    sched = ManualScheduler()
+    yield sched
+    if sched.running:
+        sched.shutdown(wait=False)
 
 
 def planfix_server(**config: Any) -> EmulatorServer:

@@ -81,9 +81,13 @@ class SyncdProcess:
         return code
 
     def kill(self) -> None:
+        """Make sure the child is gone and its pipe closed (also after a failed assertion)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self._reader.join(10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 @contextmanager

@@ -5,16 +5,11 @@ scheduler without a thread runs due jobs only when the test ticks it. No real sl
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
-from apscheduler.executors.debug import DebugExecutor
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.base import BaseScheduler
 
 from syncd.scheduler import (
     HEARTBEAT_JOB,
@@ -26,63 +21,10 @@ from syncd.scheduler import (
     run_now,
 )
 from syncd.settings import ScheduleSettings
-from tests.daemon.conftest import DaemonFactory, Event, FakeClock, named
+from tests.daemon.conftest import T0, DaemonFactory, Event, FakeClock, ManualScheduler, named
 from tests.e2e.conftest import World
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PAIRS = [("contacts", "contact"), ("tasks", "task")]
-
-
-class SchedulerClock:
-    """The time APScheduler sees."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def sched_clock(monkeypatch: pytest.MonkeyPatch) -> SchedulerClock:
-    import apscheduler.executors.base
-    import apscheduler.schedulers.base
-
-    clock = SchedulerClock(T0)
-
-    class ClockedDatetime(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-            return clock.current if tz is None else clock.current.astimezone(tz)
-
-    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", ClockedDatetime)
-    monkeypatch.setattr(apscheduler.executors.base, "datetime", ClockedDatetime)
-    return clock
-
-
-class ManualScheduler(BaseScheduler):  # type: ignore[misc]
-    """Runs due jobs when ``tick`` is called, never on its own."""
-
-    def __init__(self, threaded: bool = False) -> None:
-        executor = ThreadPoolExecutor(4) if threaded else DebugExecutor()
-        super().__init__(timezone=UTC, executors={"default": executor})
-
-    def wakeup(self) -> None:
-        pass
-
-    def shutdown(self, wait: bool = True) -> None:
-        super().shutdown(wait)
-
-    def tick(self) -> None:
-        self._process_jobs()
-
-
-@pytest.fixture
-def manual() -> Iterator[ManualScheduler]:
-    sched = ManualScheduler()
-    yield sched
-    if sched.running:
-        sched.shutdown(wait=False)
 
 
 def schedule(**kw: Any) -> ScheduleSettings:
@@ -135,9 +77,7 @@ def test_jitter_only_ever_delays_and_by_at_most_the_configured_seconds(manual: M
         previous = fire
 
 
-def test_due_jobs_run_when_their_interval_has_passed(
-    sched_clock: SchedulerClock, manual: ManualScheduler
-) -> None:
+def test_due_jobs_run_when_their_interval_has_passed(sched_clock: FakeClock, manual: ManualScheduler) -> None:
     runs = Recorder()
     build_scheduler(job_specs(PAIRS, schedule(tasks_every="60s", contacts_every="15m"), T0), runs, 0, manual)
     manual.start()
@@ -156,7 +96,7 @@ def test_due_jobs_run_when_their_interval_has_passed(
 
 
 def test_a_backlog_runs_once_not_once_per_missed_interval(
-    sched_clock: SchedulerClock, manual: ManualScheduler
+    sched_clock: FakeClock, manual: ManualScheduler
 ) -> None:
     """The machine was suspended for ten minutes: one tasks cycle, not ten."""
     runs = Recorder()
@@ -175,7 +115,7 @@ def test_a_backlog_runs_once_not_once_per_missed_interval(
 
 
 def test_a_late_daily_scan_still_runs_within_its_grace(
-    sched_clock: SchedulerClock, manual: ManualScheduler
+    sched_clock: FakeClock, manual: ManualScheduler
 ) -> None:
     runs = Recorder()
     build_scheduler(job_specs([("tasks", "task")], schedule(tasks_every="24h"), T0), runs, 0, manual)
@@ -185,7 +125,7 @@ def test_a_late_daily_scan_still_runs_within_its_grace(
     assert sorted(runs.runs) == [("tasks", False), ("tasks", True)]
 
 
-def test_max_instances_refuses_a_second_run_of_a_job_still_running(sched_clock: SchedulerClock) -> None:
+def test_max_instances_refuses_a_second_run_of_a_job_still_running(sched_clock: FakeClock) -> None:
     sched = ManualScheduler(threaded=True)
     refused: list[JobEvent] = []
     sched.add_listener(refused.append, EVENT_JOB_MAX_INSTANCES)
@@ -212,20 +152,20 @@ def test_max_instances_refuses_a_second_run_of_a_job_still_running(sched_clock: 
 
 
 def test_run_now_brings_the_next_incremental_cycle_forward(
-    sched_clock: SchedulerClock, manual: ManualScheduler
+    sched_clock: FakeClock, manual: ManualScheduler
 ) -> None:
     runs = Recorder()
     build_scheduler(job_specs(PAIRS, schedule(tasks_every="1h"), T0), runs, 0, manual)
     manual.start()
     sched_clock.advance(5)
-    assert run_now(manual, "tasks", sched_clock.current)
-    assert not run_now(manual, "projects", sched_clock.current)
+    assert run_now(manual, "tasks", sched_clock.now())
+    assert not run_now(manual, "projects", sched_clock.now())
     manual.tick()
     assert runs.runs == [("tasks", False)]
 
 
 def test_heartbeat_is_fresh_only_while_the_scheduler_runs_it(
-    sched_clock: SchedulerClock, manual: ManualScheduler
+    sched_clock: FakeClock, manual: ManualScheduler
 ) -> None:
     fake = FakeClock()
     beat = Heartbeat(fake.monotonic)
@@ -247,12 +187,12 @@ def test_heartbeat_is_fresh_only_while_the_scheduler_runs_it(
 def test_daemon_startup_job_runs_every_pair_at_once_contacts_first(
     world: World,
     make_daemon: DaemonFactory,
-    sched_clock: SchedulerClock,
+    sched_clock: FakeClock,
     manual: ManualScheduler,
     logs: list[Event],
 ) -> None:
     world.pf("POST", "seed", {"tasks": 3, "contacts": 3, "seed": 1})
-    daemon = make_daemon(world, now=lambda: sched_clock.current)
+    daemon = make_daemon(world, now=sched_clock.now)
     daemon.schedule(manual, initial=True)
     ids = {job.id for job in manual.get_jobs()}
     assert {STARTUP_JOB, HEARTBEAT_JOB, "tasks:incremental", "contacts:full"} <= ids
