@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -88,6 +88,16 @@ class LinkResolverFromStore:
         pair = self.pairs_by_entity.get(entity)
         link = self.store.link_by_planningpme(pair, planningpme_key) if pair else None
         return link.planfix_key if link else None
+
+    def deleted(self, entity: str, side: Side, key: str) -> bool:
+        """Whether the related record was deleted on purpose (tombstoned): it will never be linked."""
+        pair = self.pairs_by_entity.get(entity)
+        return pair is not None and self.store.is_tombstoned(pair, side, key)
+
+
+@runtime_checkable
+class KnowsDeletions(Protocol):
+    def deleted(self, entity: str, side: Side, key: str) -> bool: ...
 
 
 class Cycle:
@@ -340,7 +350,10 @@ class Cycle:
                 if side == "planfix"
                 else resolver.planfix_key(entity, key)
             )
-            if found is None:
+            # A record whose related record was deleted must not wait for it forever: the other
+            # side dropped the reference (or will), and that change is merged like any other.
+            gone = isinstance(resolver, KnowsDeletions) and resolver.deleted(entity, side, key)
+            if found is None and not gone:
                 unresolved.append(f"{entity} {key}")
         return self.pair.observe(side, record, tuple(unresolved))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mappings.context import LinkResolver
+from syncd.cycle import KnowsDeletions
 from syncd.planner import SIDES, Plan, Side, other
 
 
@@ -55,3 +56,9 @@ class ForeseenLinks:
     def planfix_key(self, entity: str, planningpme_key: str) -> str | None:
         known, answer = self._answer("planningpme", entity, planningpme_key)
         return answer if known else self.links.planfix_key(entity, planningpme_key)
+
+    def deleted(self, entity: str, side: Side, key: str) -> bool:
+        known, answer = self._answer(side, entity, key)
+        if known:
+            return answer is None
+        return isinstance(self.links, KnowsDeletions) and self.links.deleted(entity, side, key)
