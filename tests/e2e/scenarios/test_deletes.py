@@ -4,6 +4,8 @@ modified (modification wins)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import World
 from tests.e2e.scenarios.harness import links, no_writes, planfix, planningpme, state
 from tests.e2e.scenarios.people import People
@@ -142,3 +144,28 @@ def test_a_customer_edited_while_its_contact_was_deleted_comes_back_as_edited(
         assert not store.is_tombstoned("contacts", "planningpme", customer)
     quiet_from_now_on(world)
     assert [c["email"] for c in planfix(world, "contacts").values()].count("emma@example.com") == 1
+
+
+@pytest.mark.parametrize("where", ["planningpme", "planfix"])
+def test_a_task_whose_client_was_deleted_keeps_syncing(world: World, people: People, where: str) -> None:
+    client = people.add_contact("Peter", "Müller", "peter@example.org")
+    task = people.add_task("Boiler inspection", client={"id": client})
+    world.sync()
+    customer, event = links(world, "contacts")[client], links(world, "tasks")[task]
+    if where == "planningpme":
+        people.delete_customer(customer)
+    else:
+        people.delete_contact(client)
+
+    world.sync()
+
+    assert client not in planfix(world, "contacts")
+    assert customer not in planningpme(world, "customers")
+    assert planningpme(world, "events")[event]["customers"] == []
+    people.edit_event(event, label="Boiler inspection — moved")
+    world.sync()
+    assert planfix(world, "tasks")[task]["title"] == "Boiler inspection — moved"
+    assert planfix(world, "tasks")[task]["client"] == {"id": "0", "name": ""}, "no client any more"
+    with state(world) as store:
+        assert store.failures() == []
+    quiet_from_now_on(world)
