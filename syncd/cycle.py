@@ -97,6 +97,9 @@ class LinkResolverFromStore:
 
 @runtime_checkable
 class KnowsDeletions(Protocol):
+    """A link resolver that also knows which related records were deleted on purpose (the mapping
+    layer's ``LinkResolver`` has no need to)."""
+
     def deleted(self, entity: str, side: Side, key: str) -> bool: ...
 
 
@@ -352,8 +355,9 @@ class Cycle:
             )
             # A record whose related record was deleted must not wait for it forever: the other
             # side dropped the reference (or will), and that change is merged like any other.
-            gone = isinstance(resolver, KnowsDeletions) and resolver.deleted(entity, side, key)
-            if found is None and not gone:
+            if found is None and not (
+                isinstance(resolver, KnowsDeletions) and resolver.deleted(entity, side, key)
+            ):
                 unresolved.append(f"{entity} {key}")
         return self.pair.observe(side, record, tuple(unresolved))
 
