@@ -219,8 +219,3 @@ def fault(world: World, side: Side, **faults: Any) -> Callable[[], None]:
         (world.pf if side == "planfix" else world.pme)("POST", "faults", faults)
 
     return act
-
-
-def operations(results: list[CycleResult], pair: str | None = None) -> list[tuple[str, str | None]]:
-    """(kind, target) of every planned operation, in plan order."""
-    return [(op.kind, op.target) for r in results if pair in (None, r.pair) for op in r.plan.operations]

@@ -52,7 +52,7 @@ def test_a_conflict_is_decided_by_the_configured_rule(
         assert store.pending_conflicts() == []
     assert len(decisions) == 1, "one write, audited once"
     assert decisions[0].fields["title"][1] == f"Boiler inspection — {winner}"
-    assert "title: conflict" in decisions[0].rule
+    assert "title: conflict" in (decisions[0].rule or "")
     world.reset_stats()
     world.sync()
     assert no_writes(world)

@@ -4,6 +4,8 @@ customer's address — survives every write syncd makes, in both directions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.e2e.conftest import World
 from tests.e2e.scenarios.harness import custom, links, planfix, planningpme
 from tests.e2e.scenarios.people import People
@@ -16,20 +18,16 @@ EVENT_EXTRAS = {
 }
 
 
-def task_extras(task: dict[str, object]) -> tuple[object, ...]:
-    return (
-        task["importance"],
-        task["project"],
-        custom(task, "102"),  # type: ignore[arg-type]
-    )
+def task_extras(task: dict[str, Any]) -> tuple[Any, ...]:
+    return task["importance"], task["project"], custom(task, "102")
 
 
-def event_extras(event: dict[str, object]) -> dict[str, object]:
+def event_extras(event: dict[str, Any]) -> dict[str, Any]:
     return {
         "place": event["place"],
         "remark": event["remark"],
-        "project": {"key": event["project"]["key"]},  # type: ignore[index]
-        "task": {"key": event["task"]["key"]},  # type: ignore[index]
+        "project": {"key": event["project"]["key"]},
+        "task": {"key": event["task"]["key"]},
     }
 
 
