@@ -169,3 +169,21 @@ def test_a_task_whose_client_was_deleted_keeps_syncing(world: World, people: Peo
     with state(world) as store:
         assert store.failures() == []
     quiet_from_now_on(world)
+
+
+def test_an_event_edited_while_its_task_was_canceled_comes_back_as_edited(
+    world: World, people: People
+) -> None:
+    [(task, event)] = synced_tasks(world, people, "Boiler inspection").items()
+    people.cancel_task(task)
+    people.edit_event(event, label="Boiler inspection — confirmed by the client")
+
+    world.sync()
+
+    assert event in planningpme(world, "events"), "not deleted: the edit wins"
+    tasks = planfix(world, "tasks")
+    assert tasks[task]["status"] == "4"
+    [again] = [k for k, t in tasks.items() if k != task]
+    assert tasks[again]["title"] == "Boiler inspection — confirmed by the client"
+    assert links(world, "tasks") == {again: event}
+    quiet_from_now_on(world)

@@ -71,6 +71,9 @@ def test_a_first_dry_run_writes_nothing_and_the_real_run_does_what_it_said(world
     assert json.loads(dry)["dry_run"] is True
     promised = planned(dry)
     assert {op["operation"] for op in promised} >= {"create"}
+    assert planned(cli(world, "run", "--once", "--dry-run", "--report", "json")[1]) == promised, (
+        "the same input plans the same operations"
+    )
 
     code, real = cli(world, "run", "--once", "--report", "json")
 
