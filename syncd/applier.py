@@ -75,6 +75,8 @@ class Applier:
         self.now = now
         self.failures = failures
         self.observed = observed
+        self._held: set[tuple[str | None, str | None]] = set()
+        """Links with a field in conflict in the plan being applied (see ``_save_link``)."""
 
     # -- entry point -------------------------------------------------------------------
 
@@ -87,6 +89,7 @@ class Applier:
             fields = in_conflict.setdefault((op.planfix_key, op.planningpme_key), set())
             fields.update(c.field for c in op.conflicts)
         waiting = {(c.planfix_key, c.planningpme_key) for c in self.store.pending_conflicts(self.pair.name)}
+        self._held = {ident for ident, fields in in_conflict.items() if fields}
         for op in plan.operations:
             ident = (op.planfix_key, op.planningpme_key)
             if result.aborted is None and self.should_stop():
@@ -172,6 +175,12 @@ class Applier:
 
     def _save_link(self, op: Operation, pf_key: str, pme_key: str, written: set[Side]) -> None:
         hashes = self._hashes(op, written)
+        if (op.planfix_key, op.planningpme_key) in self._held:
+            # A field of this link waits for a person: both records must still read as changed
+            # next cycle, or one side's waiting value would be taken for the only change.
+            link = self.store.link_by_planfix(self.pair.name, pf_key)
+            if link is not None:
+                hashes = {"planfix": link.planfix_hash, "planningpme": link.planningpme_hash}
         self.store.upsert_link(
             self.pair.name,
             pf_key,
