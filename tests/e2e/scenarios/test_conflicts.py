@@ -117,3 +117,21 @@ def test_a_manual_conflict_a_person_settles_is_no_longer_waiting(world: World, p
     world.reset_stats()
     world.sync()
     assert no_writes(world)
+
+
+def test_a_manual_conflict_waits_while_other_fields_sync(world: World, people: People) -> None:
+    use_mappings(world, tasks={"conflict": '"manual"'})
+    task, event = both_retitle(world, people)
+    people.edit_task(task, description="<p>Bring the ladder</p>")
+
+    for _ in range(3):
+        world.sync()
+
+    assert planningpme(world, "events")[event]["description"] == "Bring the ladder"
+    assert titles(world, task, event) == ("Boiler inspection — Planfix", "Boiler inspection — PlanningPME")
+    with state(world) as store:
+        assert [c.field for c in store.pending_conflicts()] == ["title"]
+        assert len([a for a in store.audit_log() if a.operation == "conflict"]) == 1
+    world.reset_stats()
+    world.sync()
+    assert no_writes(world)
