@@ -5,7 +5,7 @@ client) are created before the records that refer to them."""
 from __future__ import annotations
 
 from tests.e2e.conftest import World
-from tests.e2e.scenarios.harness import cli, links, no_writes, planfix, planningpme, state
+from tests.e2e.scenarios.harness import cli, links, no_writes, planfix, planningpme, state, state_path
 from tests.e2e.scenarios.people import People, pf_date, same_moment
 
 
@@ -98,3 +98,21 @@ def test_an_event_for_a_new_customer_creates_the_contact_first(world: World, peo
     world.reset_stats()
     world.sync()
     assert no_writes(world)
+
+
+def test_a_lost_state_database_relinks_by_markers_without_duplicates(world: World) -> None:
+    world.pf("POST", "seed", {"tasks": 10, "contacts": 6, "seed": 1})
+    world.pme("POST", "seed", {"events": 5, "customers": 4, "seed": 2})
+    world.sync()
+    before = {kind: len(world.records(kind)) for kind in ("tasks", "contacts", "events", "customers")}
+    linked = {pair: links(world, pair) for pair in ("contacts", "tasks")}
+    for leftover in state_path(world).parent.glob(f"{state_path(world).name}*"):
+        leftover.unlink()
+    world.reset_stats()
+
+    results = world.sync()
+
+    assert {op.kind for r in results for op in r.plan.operations} == {"link"}
+    assert no_writes(world)
+    assert {kind: len(world.records(kind)) for kind in before} == before
+    assert {pair: links(world, pair) for pair in linked} == linked
