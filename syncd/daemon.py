@@ -410,12 +410,14 @@ class Daemon:
             return False
         except RemoteError as exc:
             log.warning("config.reload_unverified", error=str(exc), note="credentials not checked")
+        changes = settings_changes(self._gen.settings, settings)
+        # Said before it takes effect, so the log reads in the order things happen.
+        log.info("config.reload_accepted", waiting_for=sorted(self.running_since))
         with self._cond:
             stale, self._pending = self._pending, gen
-            self._pending_changes = settings_changes(self._gen.settings, settings)
+            self._pending_changes = changes
         if stale is not None:
             stale.remotes.close()
-        log.info("config.reload_accepted", waiting_for=sorted(self.running_since))
         self._try_swap()
         return True
 
@@ -543,7 +545,10 @@ class Daemon:
         )
         try:
             while not self.stop_event.wait(timeout=tick_s):
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # keep serving; a tick that keeps failing starves the watchdog
+                    log.exception("daemon.tick_failed")
         finally:
             running = sorted(self.running_since)
             log.info("daemon.stopping", signal=self._signal, running=running)

@@ -228,3 +228,28 @@ def assert_state_is_whole(store: Store, world: World) -> None:
             if (source := marker(kind, record)) is not None:
                 link = store.link_by_planfix(pair, str(record["id"]))
                 assert link is not None and link.planningpme_key == source, record
+
+
+def test_a_reload_takes_over_once_the_cycle_in_flight_has_finished_its_operation(
+    world: World, make_daemon: DaemonFactory, logs: list[Event]
+) -> None:
+    world.pf("POST", "seed", {"contacts": 8, "seed": 10})
+    world.pme("POST", "faults", {"latency_ms": 30})
+    daemon = make_daemon(world, contacts_every="1h")
+    worker = threading.Thread(target=daemon.run_pair, args=("contacts", False))
+    worker.start()
+    wait_until(lambda: world.pme("GET", "stats")["writes"] >= 1, what="the first write")
+    world.config_path.write_text(world.config_path.read_text().replace('"1h"', '"2h"'))
+    assert daemon.reload()
+    worker.join(120)
+    order = [
+        e["event"]
+        for e in logs
+        if e["event"] in ("config.reload_accepted", "cycle.interrupted", "config.reloaded")
+    ]
+    assert order == ["config.reload_accepted", "cycle.interrupted", "config.reloaded"]
+    assert daemon.settings.schedule.contacts_every == 7200
+    world.pme("DELETE", "faults")
+    daemon.run_pair("contacts", False)  # the next cycle, under the new config, finishes the job
+    assert len(world.records("customers")) == 8
+    assert_state_is_whole(daemon.store, world)
