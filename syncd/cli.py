@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    retry = sub.add_parser("retry", help="retry parked records now (after you fixed them)")
+    _add_config(retry)
+    retry.add_argument("--pair", help="only this mapping (e.g. tasks)")
+    retry.add_argument("keys", nargs="*", metavar="KEY", help="only these record keys (either side)")
+
     check = sub.add_parser("check", help="validate config and mappings, test credentials")
     _add_config(check)
     check.add_argument("--offline", action="store_true", help="do not contact the remote systems")

@@ -156,6 +156,28 @@ def render_status(data: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
+    """Parked records wait for a person; once fixed, this makes them due at the next cycle."""
+    settings, _ = _load(args)
+    if not settings.state.path.exists():
+        print(f"no state database yet at {settings.state.path}: nothing to retry", file=out)
+        return 0
+    wanted = set(args.keys)
+    count = 0
+    with open_store(settings.state.path) as store:
+        for failure in store.failures(args.pair):
+            if wanted and failure.key not in wanted:
+                continue
+            if failure.parked and store.unpark(failure.pair, failure.side, failure.key):
+                count += 1
+                print(
+                    f"{failure.pair} {failure.side} {failure.key}: will be retried ({failure.last_error})",
+                    file=out,
+                )
+    print(f"{count} parked record(s) released for retry", file=out)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings, base_dir = _load(args)
     specs = load_mappings(settings, base_dir)
@@ -187,5 +209,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "run": cmd_run,
     "status": cmd_status,
     "check": cmd_check,
+    "retry": cmd_retry,
     "demo": cmd_demo,
 }
