@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -128,11 +129,32 @@ class _Watchdog:
             self._last = now
 
 
+class _SchedulerLogBridge(logging.Handler):
+    """APScheduler logs through the standard library; its warnings (e.g. "skipped: maximum number
+    of running instances reached" while a long cycle of that pair still runs) join syncd's
+    structured log, so the journal holds JSON lines only."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        say = log.error if record.levelno >= logging.ERROR else log.warning
+        say("scheduler.said", message=record.getMessage(), logger=record.name)
+
+
+def _bridge_scheduler_logs() -> None:
+    logger = logging.getLogger("apscheduler")
+    if not any(isinstance(h, _SchedulerLogBridge) for h in logger.handlers):
+        logger.addHandler(_SchedulerLogBridge(logging.WARNING))
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
 def _background_scheduler() -> BaseScheduler:
     return BackgroundScheduler(timezone="UTC")
 
 
 class Daemon:
+    """The service. Jobs run in APScheduler's worker threads; the main thread only ticks (reload,
+    liveness, watchdog) and handles signals, so it stays responsive whatever a cycle does."""
+
     def __init__(
         self,
         settings: Settings,
@@ -458,6 +480,7 @@ class Daemon:
     def start_scheduler(self) -> BaseScheduler:
         """Create the scheduler, put the jobs on it and start it (``serve`` does this after both
         systems answered)."""
+        _bridge_scheduler_logs()
         sched = self.scheduler_factory()
         self.schedule(sched, initial=True)
         sched.start()

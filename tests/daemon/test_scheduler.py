@@ -4,6 +4,7 @@ scheduler without a thread runs due jobs only when the test ticks it. No real sl
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -220,3 +221,17 @@ def test_reload_reschedules_only_jobs_whose_interval_changed(
     assert after["tasks:full"].next_run_time == before["tasks:full"]
     (reloaded,) = named(logs, "config.reloaded")
     assert reloaded["changes"] == ["schedule.tasks_every: 3600.0 -> 300.0"]
+
+
+def test_scheduler_warnings_join_the_structured_log(
+    world: World, make_daemon: DaemonFactory, manual: ManualScheduler, logs: list[Event]
+) -> None:
+    """APScheduler's own lines become JSON events too, so the journal holds JSON only."""
+    daemon = make_daemon(world, scheduler_factory=lambda: manual)
+    daemon.start_scheduler()
+    logging.getLogger("apscheduler.scheduler").warning(
+        'Execution of job "tasks:incremental" skipped: maximum number of running instances reached (1)'
+    )
+    logging.getLogger("apscheduler.scheduler").info("Added job")  # routine chatter stays out
+    (said,) = named(logs, "scheduler.said")
+    assert said["log_level"] == "warning" and "maximum number of running instances" in said["message"]

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--every", type=int, default=5, help="seconds between task cycles (default 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (state, log)")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also list where memory grew most (slower)"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.minutes <= 24 * 60 or args.rate <= 0 or args.every < 1:
         parser.error("--minutes must be in (0, 1440], --rate > 0, --every >= 1")
@@ -144,8 +148,9 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
     try:
         with httpx.Client(timeout=30) as http, log_path.open("w", encoding="utf-8") as log_file:
             configure_logging(json=True, level="INFO", stream=log_file)
-            # Dropped connections are injected on purpose; uvicorn need not shout about each.
-            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+            # Dropped connections are injected on purpose; uvicorn need not shout about each. A
+            # filter, because every restarted server configures uvicorn's loggers afresh.
+            logging.getLogger("uvicorn.error").addFilter(_not_injected_drops)
             settings = load_settings(config)
             person = build_remotes(settings, load_mappings(settings, base))
             chaos = Chaos(rng, http, servers, person)
@@ -160,6 +165,8 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
                 warm_until = time.monotonic() + WARM_UP_S
                 while any(h.cycles == 0 for h in daemon.health.values()) and time.monotonic() < warm_until:
                     time.sleep(0.2)
+                if args.tracemalloc:
+                    tracemalloc.start()
                 start_rss, peak, steps = _chaos_loop(daemon, chaos, args, rng, out)
                 chaos.calm()
                 daemon.stop_event.set()
@@ -167,6 +174,7 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
                 health = dict(daemon.health)
                 gc.collect()
                 end_rss = rss_mib()
+                growth_sites = _growth_sites() if args.tracemalloc else []
             person.close()
             # Let per-record backoffs run out, then the fault-free pair of cycles.
             time.sleep(backoff_cap)
@@ -188,6 +196,7 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
             str(log_path),
             args.keep,
         )
+        result.notes.extend(growth_sites)
         result.notes.append(f"process peak RSS over the whole run (incl. start-up): {peak_rss_mib():.1f} MiB")
         return result
     finally:
@@ -196,6 +205,10 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
                 server.server.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _not_injected_drops(record: logging.LogRecord) -> bool:
+    return "without completing response" not in record.getMessage()
 
 
 def _chaos_loop(
@@ -220,6 +233,14 @@ def _chaos_loop(
             out.flush()
         time.sleep(rng.uniform(0.3, 1.2))
     return start_rss, peak, steps
+
+
+def _growth_sites(top: int = 8) -> list[str]:
+    """Where allocations still alive grew most since the chaos started (tracemalloc)."""
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    stats = snapshot.statistics("lineno")[:top]
+    return [f"{stat.size / 1024:8.1f} KiB in {stat.count} blocks at {stat.traceback[0]}" for stat in stats]
 
 
 def _final_cycle(settings: Settings, base: Path) -> int:
