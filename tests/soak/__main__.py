@@ -318,8 +318,8 @@ def report(result: SoakResult, out: TextIO) -> None:
         out.write(
             f"{v.pair}: {state}; {v.links} links, {len(v.mismatched)} field mismatches, "
             f"{len(v.missing)} links without a record, {len(v.unlinked)} unlinked records, "
-            f"{len(v.duplicates)} duplicates, {v.parked} parked failures, "
-            f"{v.conflicts_waiting} conflicts waiting\n"
+            f"{len(v.duplicates)} duplicates ({v.archived_twins} archived twins), "
+            f"{v.parked} parked failures, {v.conflicts_waiting} conflicts waiting\n"
         )
         for problem in (v.mismatched + v.missing + v.unlinked + v.duplicates)[:10]:
             out.write(f"    - {problem}\n")

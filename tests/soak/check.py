@@ -2,7 +2,7 @@
 
 Convergence is judged the way an admin would: every linked pair holds equal values in every
 two-way mapped field, every record that takes part on one side has its counterpart, and no
-record exists twice (a marker seen on two records of one side). Records parked in the failure
+record exists twice (a marker seen on two live records of one side). Records parked in the failure
 queue or waiting for a person (manual conflicts) are counted separately: they are reported, not
 hidden.
 """
@@ -10,7 +10,6 @@ hidden.
 from __future__ import annotations
 
 import resource
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,8 @@ class PairVerdict:
     unlinked: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     parked: int = 0
+    archived_twins: int = 0
+    """Archived records that share a marker with a live one (see ``check_pair``)."""
     conflicts_waiting: int = 0
 
     @property
@@ -62,13 +63,14 @@ def check_pair(pair: Pair, store: Store) -> PairVerdict:
     verdict.parked = sum(1 for f in store.failures(pair.name) if f.parked)
     tombstones = store.tombstones(pair.name)
     for side in SIDES:
-        markers: Counter[str] = Counter()
+        markers: dict[str, list[str]] = {}
+        retired: dict[str, list[str]] = {}
         for key, record in records[side].items():
-            if (marker := pair.mapper.marker(side, record.data)) is not None:
-                markers[marker] += 1
             taking_part = pair.mapper.included(side, record.data) and not pair.mapper.is_archived(
                 side, record.data
             )
+            if (marker := pair.mapper.marker(side, record.data)) is not None:
+                (markers if taking_part else retired).setdefault(marker, []).append(key)
             if (
                 taking_part
                 and key not in linked[side]
@@ -76,7 +78,12 @@ def check_pair(pair: Pair, store: Store) -> PairVerdict:
                 and (side, key) not in tombstones
             ):
                 verdict.unlinked.append(f"{side} {key}")
-        verdict.duplicates += [f"{side} marker {m} x{n}" for m, n in markers.items() if n > 1]
+        verdict.duplicates += [
+            f"{side} records {keys} all carry marker {m}" for m, keys in markers.items() if len(keys) > 1
+        ]
+        # An archived record (a canceled Planfix task) keeps its marker when "modification wins
+        # over deletion" makes a new one for the edited counterpart: not a duplicate, but counted.
+        verdict.archived_twins += sum(len(keys) for m, keys in retired.items() if m in markers)
     verdict.conflicts_waiting = len(store.pending_conflicts(pair.name))
     return verdict
 
