@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,8 @@ from uuid import uuid4
 
 from sqlalchemy import Engine, func
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select, update
 
 from state import db
@@ -72,6 +74,8 @@ __all__ = [
 ]
 
 MAX_ERROR_CHARS = 2000
+IN_CHUNK = 500
+"""Keys per ``IN (…)`` list: well under SQLite's limit on bound parameters."""
 DEFAULT_CREATE_LIST_WINDOW = timedelta(minutes=10)
 
 
@@ -82,6 +86,7 @@ class Store:
         self.path = path
         self._engine: Engine | None = engine
         self._lock = lock
+        self._generations: dict[str, int] = {}
 
     @classmethod
     def open(
@@ -151,9 +156,48 @@ class Store:
 
     def links(self, pair: str) -> list[LinkRow]:
         with self._session("links") as s:
-            return [
-                _link_row(m) for m in s.exec(select(Link).where(Link.pair == pair).order_by(col(Link.id)))
-            ]
+            query = _LINK_COLUMNS.where(col(Link.pair) == pair).order_by(col(Link.id))
+            return [_link_row_of(values) for values in s.connection().execute(query)]
+
+    def links_by_keys(
+        self, pair: str, planfix_keys: Iterable[str] = (), planningpme_keys: Iterable[str] = ()
+    ) -> list[LinkRow]:
+        """The links holding any of the keys, each once: what a cycle that read only some records
+        needs, without loading every link of the pair."""
+        found: dict[tuple[str, str], LinkRow] = {}
+        with self._session("links_by_keys") as s:
+            for column, keys in ((Link.planfix_key, planfix_keys), (Link.planningpme_key, planningpme_keys)):
+                wanted = sorted(set(keys))
+                for start in range(0, len(wanted), IN_CHUNK):
+                    query = _LINK_COLUMNS.where(
+                        col(Link.pair) == pair, col(column).in_(wanted[start : start + IN_CHUNK])
+                    )
+                    for values in s.connection().execute(query):
+                        row = _link_row_of(values)
+                        found[(row.planfix_key, row.planningpme_key)] = row
+        return list(found.values())
+
+    def link_keys(self, pair: str) -> list[tuple[str, str]]:
+        """``(planfix_key, planningpme_key)`` of every link of the pair, without what was synced."""
+        with self._session("link_keys") as s:
+            query = select(Link.planfix_key, Link.planningpme_key).where(Link.pair == pair)
+            return [(pf, pme) for pf, pme in s.exec(query)]
+
+    def link_count(self, pair: str) -> int:
+        with self._session("link_count") as s:
+            return int(s.exec(select(func.count()).select_from(Link).where(Link.pair == pair)).one())
+
+    def generation(self, pair: str) -> int:
+        """A number that changes whenever this store changes the pair's links or tombstones.
+
+        Only one process writes (the single-writer lock), so a caller that keeps some of them in
+        memory knows its copy is current while the number stays the same. A read-only store never
+        changes it: its callers work from a snapshot, as a dry run does.
+        """
+        return self._generations.get(pair, 0)
+
+    def _changed(self, pair: str) -> None:
+        self._generations[pair] = self._generations.get(pair, 0) + 1
 
     def link_by_planfix(self, pair: str, key: str) -> LinkRow | None:
         with self._session("link_by_planfix") as s:
@@ -186,12 +230,21 @@ class Store:
         )
         with self._session("upsert_link", write=True) as s:
             _upsert_link(s, row)
+        self._changed(pair)
 
     def upsert_links_batch(self, rows: Iterable[LinkRow]) -> None:
-        """Many upserts in one transaction (first sync, re-matching); all or none are written."""
+        """Many upserts in one transaction (first sync, re-matching); all or none are written.
+
+        The same rules as ``upsert_link``, applied row after row, but the links the rows name are
+        read up front, IN_CHUNK keys a query, instead of two queries a row.
+        """
+        batch = list(rows)
+        pairs = {row.pair for row in batch}
         with self._session("upsert_links_batch", write=True) as s:
-            for row in rows:
-                _upsert_link(s, row)
+            for pair in sorted(pairs):
+                _upsert_links(s, pair, [row for row in batch if row.pair == pair])
+        for pair in pairs:
+            self._changed(pair)
 
     def delete_link(self, pair: str, planfix_key: str, planningpme_key: str) -> bool:
         """Forget the link between exactly these two keys; False if there was none."""
@@ -206,7 +259,8 @@ class Store:
             if found is None:
                 return False
             s.delete(found)
-            return True
+        self._changed(pair)
+        return True
 
     # --- cursors -------------------------------------------------------------------------------
 
@@ -286,6 +340,7 @@ class Store:
             )
             _upsert_link(s, row)
             _close_intent(s, intent_id, outcome, created, now)
+        self._changed(row.pair)
 
     def open_intents(self, pair: str | None = None) -> list[IntentRow]:
         """Intents a crash left open, oldest first: resolve each by looking its marker up."""
@@ -303,7 +358,8 @@ class Store:
             if s.get(Tombstone, (pair, side, key)) is not None:
                 return False
             s.add(Tombstone(pair=pair, side=side, key=key, deleted_at=now, reason=reason))
-            return True
+        self._changed(pair)
+        return True
 
     def tombstones(self, pair: str) -> set[tuple[str, str]]:
         """``{(side, key)}`` of every record of the pair deleted on purpose."""
@@ -778,6 +834,75 @@ def _upsert_link(s: Session, row: LinkRow) -> None:
     s.flush()
 
 
+def _upsert_links(s: Session, pair: str, rows: Sequence[LinkRow]) -> None:
+    """``_upsert_link`` for many rows of one pair, with the links they name read up front."""
+    by_planfix: dict[str, Link | _NewLink] = {}
+    by_pme: dict[str, Link | _NewLink] = {}
+    for column, keys in (
+        (Link.planfix_key, {r.planfix_key for r in rows}),
+        (Link.planningpme_key, {r.planningpme_key for r in rows}),
+    ):
+        wanted = sorted(keys)
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            for stored in s.exec(select(Link).where(Link.pair == pair, col(column).in_(chunk))):
+                by_planfix[stored.planfix_key] = stored
+                by_pme[stored.planningpme_key] = stored
+    new: list[_NewLink] = []
+    for row in rows:
+        found_pf, found_pme = by_planfix.get(row.planfix_key), by_pme.get(row.planningpme_key)
+        if found_pf is not None and found_pme is not None and found_pf is not found_pme:
+            raise LinkConflict(
+                row.pair,
+                row.planfix_key,
+                row.planningpme_key,
+                f"planfix {row.planfix_key!r} is linked to planningpme {found_pf.planningpme_key!r} and "
+                f"planningpme {row.planningpme_key!r} to planfix {found_pme.planfix_key!r}",
+            )
+        existing = found_pf or found_pme
+        link: Link | _NewLink
+        if existing is None:
+            fresh = _NewLink(
+                row.pair, row.planfix_key, row.planningpme_key, {}, "", "", row.created_at, row.synced_at
+            )
+            new.append(fresh)
+            link = fresh
+        else:
+            link = existing
+            by_planfix.pop(link.planfix_key, None)
+            by_pme.pop(link.planningpme_key, None)
+        rekeyed = (link.planfix_key, link.planningpme_key) != (row.planfix_key, row.planningpme_key)
+        link.planfix_key, link.planningpme_key = row.planfix_key, row.planningpme_key
+        link.canonical = dict(row.canonical)
+        link.planfix_hash, link.planningpme_hash = row.planfix_hash, row.planningpme_hash
+        link.synced_at = row.synced_at
+        by_planfix[link.planfix_key] = link
+        by_pme[link.planningpme_key] = link
+        if isinstance(link, Link):
+            s.add(link)
+            if rekeyed:
+                s.flush()  # a key this link gave up may be taken by a later row: write it now
+    s.flush()
+    if new:
+        # New links go in as one multi-row INSERT; the ORM would build and track an object each.
+        names = _NewLink.__slots__
+        s.connection().execute(sa_insert(Link), [{n: getattr(link, n) for n in names} for link in new])
+
+
+@dataclass(slots=True)
+class _NewLink:
+    """A link ``_upsert_links`` will insert (plain, so thousands of them cost little)."""
+
+    pair: str
+    planfix_key: str
+    planningpme_key: str
+    canonical: dict[str, Any]
+    planfix_hash: str
+    planningpme_hash: str
+    created_at: datetime
+    synced_at: datetime
+
+
 def _close_intent(s: Session, intent_id: int, outcome: str, created_key: str | None, now: datetime) -> bool:
     intent = s.get(Intent, intent_id)
     if intent is None:
@@ -799,6 +924,24 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 def _id(value: int | None) -> int:
     assert value is not None, "a stored row always has an id"
     return value
+
+
+_LINK_FIELDS: tuple[Any, ...] = (
+    Link.pair,
+    Link.planfix_key,
+    Link.planningpme_key,
+    Link.canonical,
+    Link.planfix_hash,
+    Link.planningpme_hash,
+    Link.created_at,
+    Link.synced_at,
+)
+_LINK_COLUMNS = sa_select(*_LINK_FIELDS)
+"""Links as plain columns: many rows read this way cost a fraction of loading ORM objects."""
+
+
+def _link_row_of(values: Any) -> LinkRow:
+    return LinkRow(*values)
 
 
 def _link_row(m: Link) -> LinkRow:
