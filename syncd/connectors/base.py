@@ -84,8 +84,17 @@ class Connector(Protocol):
         in the same request, so a crash right after cannot leave an unrecognisable duplicate."""
         ...
 
-    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
-        """Change the fields in ``data`` only; fields that are not given are never cleared."""
+    def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
+        """Change the fields in ``data`` only; fields that are not given are never cleared.
+
+        ``current`` is the record as this cycle read it, when it did. A connector that reads the
+        record before writing it may use this copy instead, where an older copy cannot undo
+        someone else's edit (a partial update); one that sends the whole record reads it anew."""
+        ...
+
+    def expect_updates(self, keys: Iterable[str]) -> None:
+        """A hint: these records will be updated next, in this order. A connector that must read
+        a record before updating it may read them in batches instead of one by one."""
         ...
 
     def delete(self, key: str) -> None:

@@ -9,7 +9,13 @@ the given fields plus the full, merged custom data (never a partial custom-data 
 Markers live in a custom field and are written in the same request that creates the record.
 Writes return the record as written (the given fields laid over what was read), without a
 read-back, and an update that would change nothing is not sent: under a 1 request/s limit every
-saved request counts.
+saved request counts. For the same reason, when the caller announces the tasks it is about to
+update (``expect_updates``), their reads are batched: one ``task.getMulti`` reads the task to
+update and the next few announced ones (``read_ahead``, 10 by default), and a task read ahead is
+used only while it is fresh (``read_ahead_max_age``), so the window in which someone else's edit
+of an unmapped field could be overwritten stays a few requests wide. A contact update may use the
+copy the cycle has just read (``current``) when it sends no custom data: contact updates are
+partial, so a slightly older copy cannot undo anyone's edit.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ from syncd.settings import PlanfixSettings
 log = structlog.get_logger(__name__)
 
 DEFAULT_OVERLAP = timedelta(minutes=2)
+READ_AHEAD = 10
+"""Tasks one ``task.getMulti`` reads for updates that were announced (at most ``PAGE_SIZE``)."""
+READ_AHEAD_MAX_AGE = 30.0
+"""Seconds a task read ahead may wait for its update; an older copy is read again."""
 IDENTITY_FIELDS = frozenset({"id", "general", "userid"})
 
 
@@ -161,10 +171,16 @@ class PlanfixTaskConnector(_PlanfixConnector):
         marker_field: str = "101",
         archive_status: str = "4",
         overlap: timedelta = DEFAULT_OVERLAP,
+        read_ahead: int = READ_AHEAD,
+        read_ahead_max_age: float = READ_AHEAD_MAX_AGE,
     ) -> None:
         super().__init__(client, marker_field=marker_field)
         self.archive_status = archive_status
         self.overlap = overlap
+        self.read_ahead = max(1, min(PAGE_SIZE, read_ahead))
+        self.read_ahead_max_age = read_ahead_max_age
+        self._expected: dict[str, None] = {}
+        self._ahead: dict[str, tuple[RemoteRecord | None, float]] = {}
 
     def _parse(self, el: Element) -> RemoteRecord:
         data = parse_task(el)
@@ -184,12 +200,36 @@ class PlanfixTaskConnector(_PlanfixConnector):
         wanted = list(dict.fromkeys(keys))
         found: list[RemoteRecord] = []
         for start in range(0, len(wanted), PAGE_SIZE):
-            batch = wanted[start : start + PAGE_SIZE]
-            root = self._client.call("task.getMulti", [("tasks", [("id", key) for key in batch])])
-            found.extend(
-                self._parse(el) for el in list_page(root, "tasks", "task", method="task.getMulti").items
-            )
+            found.extend(self._get_multi(wanted[start : start + PAGE_SIZE]))
         return found
+
+    def _get_multi(self, batch: Sequence[str]) -> list[RemoteRecord]:
+        root = self._client.call("task.getMulti", [("tasks", [("id", key) for key in batch])])
+        return [self._parse(el) for el in list_page(root, "tasks", "task", method="task.getMulti").items]
+
+    def expect_updates(self, keys: Iterable[str]) -> None:
+        """The tasks about to be updated, in order: their reads are batched (module docstring)."""
+        self._expected = dict.fromkeys(keys)
+        self._ahead.clear()
+
+    def _current(self, key: str) -> RemoteRecord:
+        """The task as it is now: read ahead a moment ago, or read now with the next expected ones."""
+        clock = self._client.limiter.clock
+        self._expected.pop(key, None)
+        ahead = self._ahead.pop(key, None)
+        if ahead is not None and clock.monotonic() - ahead[1] <= self.read_ahead_max_age:
+            record = ahead[0]
+        else:
+            others = [k for k in self._expected if k not in self._ahead][: self.read_ahead - 1]
+            if not others:
+                return self._existing(key)
+            found = {r.key: r for r in self._get_multi([key, *others])}
+            read_at = clock.monotonic()
+            self._ahead.update({k: (found.get(k), read_at) for k in others})
+            record = found.get(key)
+        if record is None:
+            raise NotFoundError(f"task {key} does not exist", system="planfix")
+        return record
 
     def create(self, data: NativeRecord, marker: str | None) -> RemoteRecord:
         record = _changes(data)
@@ -202,15 +242,17 @@ class PlanfixTaskConnector(_PlanfixConnector):
         general = (root.findtext("task/general") or "").strip()
         return RemoteRecord(key=task_id, data={**record, "id": task_id, "general": general})
 
-    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
-        current = self._existing(key)
-        merged = merge_record(current.data, _changes(data))
-        if merged == current.data:
-            return current
+    def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
+        """``current`` is not used: task.update sends the whole task, so it is read right before."""
+        found = self._current(key)
+        merged = merge_record(found.data, _changes(data))
+        if merged == found.data:
+            return found
         self._client.call("task.update", [("task", [("id", key), *task_params(merged)])], write=True)
         return RemoteRecord(key=key, data=merged)
 
     def delete(self, key: str) -> None:
+        self._ahead.pop(key, None)
         params: list[Param] = [("task", [("id", key)]), ("status", self.archive_status)]
         try:
             self._client.call("task.changeStatus", params, write=True)
@@ -218,6 +260,7 @@ class PlanfixTaskConnector(_PlanfixConnector):
             log.info("planfix.delete_already_gone", entity="task", key=key)
 
     def set_marker(self, key: str, marker: str | None) -> None:
+        self._ahead.pop(key, None)
         params: list[Param] = [("task", [("id", key), _custom_value(self.marker_field, marker)])]
         self._client.call("task.updateCustomData", params, write=True)
 
@@ -263,18 +306,24 @@ class PlanfixContactConnector(_PlanfixConnector):
             raise ProtocolError("reply to contact.add: no contact id", system="planfix")
         return RemoteRecord(key=ids["id"], data={**record, **ids})
 
-    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
-        current = self._existing(key)
+    def expect_updates(self, keys: Iterable[str]) -> None:
+        """Nothing to prepare: contacts cannot be read in batches."""
+
+    def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
         changes = _changes(data)
-        merged = merge_record(current.data, changes)
-        if merged == current.data:
-            return current
+        if current is not None and "customData" not in changes and str(current.get("id")) == key:
+            base = RemoteRecord(key=key, data=current)
+        else:
+            base = self._existing(key)
+        merged = merge_record(base.data, changes)
+        if merged == base.data:
+            return base
         if "customData" in changes:
             changes["customData"] = merged["customData"]
         self._client.call(
             "contact.update", [("contact", [("id", key), *contact_params(changes)])], write=True
         )
-        return RemoteRecord(key=key, data=merged, modified=current.modified)
+        return RemoteRecord(key=key, data=merged, modified=base.modified)
 
     def delete(self, key: str) -> None:
         try:

@@ -287,8 +287,9 @@ class _PlanningPmeConnector:
         )
         return self._record(reply, label)
 
-    def update(self, key: str, data: NativeRecord) -> RemoteRecord:
-        """A partial PUT: only the properties (and custom field codes) in ``data`` are sent."""
+    def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
+        """A partial PUT: only the properties (and custom field codes) in ``data`` are sent, so
+        nothing needs reading first (``current`` is not needed)."""
         label = f"PUT /api/{self.api}/{{key}}"
         reply = self.client.request(
             "PUT", label, path_of(self.api, key), body=self._body(data), priority="write"
@@ -302,6 +303,9 @@ class _PlanningPmeConnector:
 
     def set_marker(self, key: str, marker: str | None) -> None:
         self.update(key, {"fields": {self.options.marker_code: marker}})
+
+    def expect_updates(self, keys: Iterable[str]) -> None:
+        """Nothing to prepare: updates are partial PUTs that read nothing first."""
 
 
 class PlanningPmeEventConnector(_PlanningPmeConnector):
