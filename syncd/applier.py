@@ -4,12 +4,16 @@ Each operation is its own transaction in the state database, written right after
 write succeeds. A create is journalled first (an *intent*), and the new record carries the
 marker, so a crash at any point leaves either nothing or a record the next run recognises
 (``recover_intents``). One failing record goes to the failure queue; the others go on.
+
+The applier asks the state database only what it does not know already: the cycle hands it the
+links it loaded and the records that were failing, so applying an operation costs the remote
+write and the transactions that record it, not a look-up per record besides.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,7 +33,7 @@ from syncd.errors import (
     TransientError,
 )
 from syncd.pairs import Pair
-from syncd.planner import SIDES, Observed, Operation, Plan, Side, other
+from syncd.planner import SIDES, LinkState, Observed, Operation, Plan, Side, other
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +71,12 @@ class Applier:
         failures: FailurePolicy,
         observed: Mapping[tuple[Side, str], Observed],
         should_stop: Callable[[], bool] = lambda: False,
+        links: Iterable[LinkState] | None = None,
+        failing: Collection[tuple[Side, str]] | None = None,
     ) -> None:
+        """``links``: the pair's links as loaded for this plan (every link the plan names); None
+        makes the applier look each one up. ``failing``: the records in the failure queue; None
+        makes it clear the queue for every record it applies."""
         self.should_stop = should_stop
         self.store = store
         self.pair = pair
@@ -75,6 +84,13 @@ class Applier:
         self.now = now
         self.failures = failures
         self.observed = observed
+        self._links: dict[str, LinkState] | None = None
+        self._by_pme: dict[str, str] = {}
+        if links is not None:
+            self._links = {}
+            for link in links:
+                self._remember(link)
+        self._failing = None if failing is None else set(failing)
         self._held: set[tuple[str | None, str | None]] = set()
         """Links with a field in conflict in the plan being applied (see ``_save_link``)."""
 
@@ -127,6 +143,8 @@ class Applier:
 
     def record_unmappable(self, side: Side, key: str, error: str) -> None:
         """A record the mapping cannot translate goes to the failure queue like a refused write."""
+        if self._failing is not None:
+            self._failing.add((side, key))
         self.store.record_failure(
             self.pair.name,
             side,
@@ -156,10 +174,45 @@ class Applier:
         }[op.kind]
         handler(op)
 
+    # -- the links as they stand while the plan is applied ------------------------------------
+
+    def _remember(self, link: LinkState) -> None:
+        assert self._links is not None
+        stale = self._by_pme.get(link.planningpme_key)
+        if stale is not None and stale != link.planfix_key:
+            self._links.pop(stale, None)  # re-keyed: the link now has another Planfix key
+        old = self._links.get(link.planfix_key)
+        if old is not None and old.planningpme_key != link.planningpme_key:
+            self._by_pme.pop(old.planningpme_key, None)
+        self._links[link.planfix_key] = link
+        self._by_pme[link.planningpme_key] = link.planfix_key
+
+    def _forget(self, planfix_key: str) -> None:
+        if self._links is not None and (old := self._links.pop(planfix_key, None)) is not None:
+            self._by_pme.pop(old.planningpme_key, None)
+
+    def _saved(
+        self, pf_key: str, pme_key: str, canonical: Mapping[str, Any], pf_hash: str, pme_hash: str
+    ) -> None:
+        if self._links is not None:
+            self._remember(LinkState(pf_key, pme_key, dict(canonical), pf_hash, pme_hash))
+
+    def _link_of(self, planfix_key: str | None) -> LinkState | None:
+        if not planfix_key:
+            return None
+        if self._links is not None:
+            return self._links.get(planfix_key)
+        row = self.store.link_by_planfix(self.pair.name, planfix_key)
+        if row is None:
+            return None
+        return LinkState(
+            row.planfix_key, row.planningpme_key, row.canonical, row.planfix_hash, row.planningpme_hash
+        )
+
     def _hashes(self, op: Operation, written: set[Side]) -> dict[Side, str]:
         """Per side: the hash the record will read back with (written) or as observed now."""
         hashes: dict[Side, str] = {}
-        link = self.store.link_by_planfix(self.pair.name, op.planfix_key) if op.planfix_key else None
+        link = self._link_of(op.planfix_key)
         for side in SIDES:
             key = op.key(side)
             seen = self.observed.get((side, key)) if key else None
@@ -215,6 +268,7 @@ class Applier:
             planningpme_hash=hashes["planningpme"],
             now=self.now(),
         )
+        self._saved(pf_key, pme_key, op.canonical, hashes["planfix"], hashes["planningpme"])
         self._audit(op, target, created.key, source_key)
 
     def _update(self, op: Operation) -> None:
@@ -225,7 +279,7 @@ class Applier:
         payload = self.pair.mapper.payload(
             op.target, op.canonical, [c.field for c in op.changes], current=seen.native if seen else None
         )
-        self.pair.connectors[op.target].update(key, payload)
+        self.pair.connectors[op.target].update(key, payload, current=seen.native if seen else None)
         written = {op.target}
         self._save_link(op, op.planfix_key, op.planningpme_key, written)
         self._audit(op, op.target, key, op.key(other(op.target)))
@@ -237,7 +291,8 @@ class Applier:
         try:
             archive = self.pair.mapper.archive_payload(op.target) if op.kind == "archive" else None
             if archive:
-                self.pair.connectors[op.target].update(key, archive)
+                seen = self.observed.get((op.target, key))
+                self.pair.connectors[op.target].update(key, archive, current=seen.native if seen else None)
             else:
                 self.pair.connectors[op.target].delete(key)
         except NotFoundError:
@@ -248,6 +303,7 @@ class Applier:
             assert side_key is not None
             self.store.add_tombstone(self.pair.name, side, side_key, op.reason, now)
         self.store.delete_link(self.pair.name, op.planfix_key, op.planningpme_key)
+        self._forget(op.planfix_key)
         self._audit(op, op.target, key, op.key(other(op.target)))
 
     def _link(self, op: Operation) -> None:
@@ -266,6 +322,7 @@ class Applier:
             if not survivor_recreated or gone:
                 self.store.add_tombstone(self.pair.name, side, key, op.reason, now)
         self.store.delete_link(self.pair.name, op.planfix_key, op.planningpme_key)
+        self._forget(op.planfix_key)
         self._audit(op, None, op.planfix_key, op.planningpme_key)
 
     def _refresh(self, op: Operation) -> None:
@@ -274,7 +331,7 @@ class Applier:
 
     def _conflict(self, op: Operation) -> None:
         assert op.planfix_key and op.planningpme_key
-        link = self.store.link_by_planfix(self.pair.name, op.planfix_key)
+        link = self._link_of(op.planfix_key)
         base = link.canonical if link is not None else {}
         for change in op.conflicts:
             new = self.store.record_conflict(
@@ -299,6 +356,9 @@ class Applier:
                 link.planfix_hash,
                 link.planningpme_hash,
                 self.now(),
+            )
+            self._saved(
+                op.planfix_key, op.planningpme_key, op.canonical, link.planfix_hash, link.planningpme_hash
             )
 
     def _settle_conflicts(self, op: Operation, still_in_conflict: set[str]) -> None:
@@ -349,6 +409,8 @@ class Applier:
 
     def _fail(self, op: Operation, exc: RemoteError) -> None:
         for side, key in self._record_sides(op):
+            if self._failing is not None:
+                self._failing.add((side, key))
             row = self.store.record_failure(
                 self.pair.name,
                 side,
@@ -373,7 +435,10 @@ class Applier:
 
     def _clear_failures(self, op: Operation) -> None:
         for side, key in self._record_sides(op):
-            self.store.clear_failure(self.pair.name, side, key)
+            if self._failing is None or (side, key) in self._failing:
+                self.store.clear_failure(self.pair.name, side, key)
+                if self._failing is not None:
+                    self._failing.discard((side, key))
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
