@@ -54,6 +54,7 @@ from syncd.errors import (
     SyncdError,
 )
 from syncd.pairs import Pair
+from syncd.push import PushServer, create_push_app
 from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
 from syncd.scheduler import (
     Heartbeat,
@@ -353,6 +354,13 @@ class Daemon:
         if self._scheduler is None:
             return False
         return run_now(self._scheduler, pair, self.now())
+
+    def contact_changed(self, contact_id: str) -> None:
+        """A pushed contact change is queued: bring every contact mapping's next cycle forward."""
+        for name, pair in self.pairs.items():
+            if pair.mapper.spec.planfix_entity == "contact":
+                self.trigger(name)
+        log.info("push.queued", contact=contact_id)
 
     # -- generations: cycles never mix two configurations -----------------------------------
 
@@ -655,7 +663,14 @@ def run_daemon(settings: Settings, base_dir: Path, args: argparse.Namespace) -> 
     with open_store(settings.state.path) as store:
         daemon = Daemon(settings, base_dir, config_path, store)
         daemon.install_signal_handlers()
-        return daemon.serve()
+        if not settings.push.enabled:
+            return daemon.serve()
+        # The endpoint shares the daemon's store (one writer) and its settings are read at start:
+        # changing [push] needs a restart, not a reload.
+        app = create_push_app(store, settings.push, daemon.contact_changed, utc_now)
+        with PushServer(app, settings.push.listen):
+            log.info("push.listening", listen=settings.push.listen)
+            return daemon.serve()
 
 
 __all__ = ["Daemon", "PairHealth", "backoff", "run_daemon", "settings_changes"]
