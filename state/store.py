@@ -11,6 +11,7 @@ operation takes its own pooled connection, and SQLite serialises the writes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -87,6 +88,7 @@ class Store:
         self._engine: Engine | None = engine
         self._lock = lock
         self._generations: dict[str, int] = {}
+        self._next_generation = itertools.count(1)
 
     @classmethod
     def open(
@@ -197,7 +199,9 @@ class Store:
         return self._generations.get(pair, 0)
 
     def _changed(self, pair: str) -> None:
-        self._generations[pair] = self._generations.get(pair, 0) + 1
+        # A number never used before (next() on a count is atomic), so concurrent changes from
+        # two threads cannot land on a value some reader has already seen.
+        self._generations[pair] = next(self._next_generation)
 
     def link_by_planfix(self, pair: str, key: str) -> LinkRow | None:
         with self._session("link_by_planfix") as s:

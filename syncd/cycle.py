@@ -12,21 +12,21 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import structlog
 
 from mappings.errors import MappingValueError
-from state.rows import PushedChangeRow
+from state.rows import FailureRow, PushedChangeRow
 from state.store import Store
 from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
+from syncd.cycle_links import KnowsDeletions, LinkResolverFromStore, LinkSet
 from syncd.errors import GuardError
 from syncd.pairs import Pair
 from syncd.planner import (
     SIDES,
     GuardLimits,
-    LinkState,
     Observed,
     Plan,
     PlanInput,
@@ -72,37 +72,6 @@ class CycleResult:
         return (len(self.applied.failed) if self.applied else 0) + len(self.unmappable)
 
 
-class LinkResolverFromStore:
-    """Resolves related records (task client ↔ event customer) through another pair's links."""
-
-    def __init__(self, store: Store, pairs_by_entity: Mapping[str, str]) -> None:
-        self.store = store
-        self.pairs_by_entity = pairs_by_entity
-
-    def planningpme_key(self, entity: str, planfix_key: str) -> str | None:
-        pair = self.pairs_by_entity.get(entity)
-        link = self.store.link_by_planfix(pair, planfix_key) if pair else None
-        return link.planningpme_key if link else None
-
-    def planfix_key(self, entity: str, planningpme_key: str) -> str | None:
-        pair = self.pairs_by_entity.get(entity)
-        link = self.store.link_by_planningpme(pair, planningpme_key) if pair else None
-        return link.planfix_key if link else None
-
-    def deleted(self, entity: str, side: Side, key: str) -> bool:
-        """Whether the related record was deleted on purpose (tombstoned): it will never be linked."""
-        pair = self.pairs_by_entity.get(entity)
-        return pair is not None and self.store.is_tombstoned(pair, side, key)
-
-
-@runtime_checkable
-class KnowsDeletions(Protocol):
-    """A link resolver that also knows which related records were deleted on purpose (the mapping
-    layer's ``LinkResolver`` has no need to)."""
-
-    def deleted(self, entity: str, side: Side, key: str) -> bool: ...
-
-
 class Cycle:
     def __init__(
         self,
@@ -129,32 +98,34 @@ class Cycle:
         records: dict[Side, dict[str, RemoteRecord]] = {
             side: {r.key: r for r in listings[side].records} for side in SIDES
         }
-        links = self.store.links(self.pair.name)
+        links = LinkSet(
+            self.store, self.pair.name, everything=any(listing.full_scan for listing in listings.values())
+        )
         pushed = self._pushed_changes()
         self.extra_keys["planfix"].update(r.contact_id for r in pushed if r.action != "delete")
+        for side in SIDES:
+            links.want(side, [*records[side], *listings[side].deleted, *self.extra_keys[side]])
+        links.want("planfix", (r.contact_id for r in pushed))
+        failures = self.store.failures(self.pair.name)
         deleted = self._confirmed_deletions(listings, records, links)
         deleted = self._pushed_deletions(pushed, links, deleted)
-        self._fetch_extra(records, links)
+        self._fetch_extra(records, links, failures)
+        for side in SIDES:
+            # Everything the planner will look up: the records' own links and their markers'.
+            links.want(side, records[side])
+            markers = (self.pair.mapper.marker(side, r.data) for r in records[side].values())
+            links.want(other(side), (m for m in markers if m))
         observed, unmappable = self._observe_all(records)
         deleted = self._archived_as_deleted(records, observed, links, deleted)
         tombstones = frozenset((s, k) for s, k in self.store.tombstones(self.pair.name) if s in SIDES)
         backing_off = frozenset(
             (f.side, f.key)
-            for f in self.store.failures(self.pair.name)
+            for f in failures
             if f.side in SIDES and (f.parked or (f.next_retry_at is not None and f.next_retry_at > started))
         )
         data = PlanInput(
             rules=self.pair.rules,
-            links=tuple(
-                LinkState(
-                    link.planfix_key,
-                    link.planningpme_key,
-                    link.canonical,
-                    link.planfix_hash,
-                    link.planningpme_hash,
-                )
-                for link in links
-            ),
+            links=links.states(),
             planfix=SideView(
                 "planfix", observed["planfix"], deleted["planfix"], listings["planfix"].complete
             ),
@@ -177,7 +148,7 @@ class Cycle:
             recovered=recovered,
             unmappable=unmappable,
         )
-        violation = guard_violation(the_plan, len(links), self.options.guard)
+        violation = guard_violation(the_plan, links.count, self.options.guard)
         if violation and not self.options.force_delete:
             result.guard = violation
             if not self.options.dry_run:
@@ -192,7 +163,15 @@ class Cycle:
         result.cycle_id = cycle_id
         flat = {(side, key): obs for side in SIDES for key, obs in observed[side].items()}
         applier = Applier(
-            self.store, self.pair, cycle_id, self.now, self.options.failures, flat, self.should_stop
+            self.store,
+            self.pair,
+            cycle_id,
+            self.now,
+            self.options.failures,
+            flat,
+            self.should_stop,
+            links=links.states(),
+            failing={(f.side, f.key) for f in failures if f.side in SIDES},
         )
         for side, key, error in unmappable:
             applier.record_unmappable(side, key, error)
@@ -224,21 +203,19 @@ class Cycle:
         self,
         listings: Mapping[Side, Listing],
         records: dict[Side, dict[str, RemoteRecord]],
-        links: Iterable[Any],
+        links: LinkSet,
     ) -> dict[Side, frozenset[str]]:
         """Keys gone for sure. Only complete listings count; absence is confirmed with a ``get``."""
-        links = list(links)
         result: dict[Side, frozenset[str]] = {}
         for side in SIDES:
             listing = listings[side]
             if not listing.complete:
                 result[side] = frozenset()
                 continue
-            linked = {link.planfix_key if side == "planfix" else link.planningpme_key for link in links}
-            reported = set(listing.deleted) & linked
+            reported = {key for key in listing.deleted if links.get(side, key) is not None}
             missing: set[str] = set()
             if listing.full_scan:
-                missing = linked - set(records[side]) - reported
+                missing = links.keys(side) - set(records[side]) - reported
             suspects = sorted(reported | missing)
             if not suspects:
                 result[side] = frozenset()
@@ -249,16 +226,17 @@ class Cycle:
             result[side] = frozenset(k for k in suspects if k not in still_there)
         return result
 
-    def _fetch_extra(self, records: dict[Side, dict[str, RemoteRecord]], links: Iterable[Any]) -> None:
+    def _fetch_extra(
+        self,
+        records: dict[Side, dict[str, RemoteRecord]],
+        links: LinkSet,
+        failures: Iterable[FailureRow],
+    ) -> None:
         """Bring in records the listings did not show but the plan needs: due retries, pushed
         changes, and the counterparts named by markers of unlinked records."""
-        linked = {
-            side: {link.planfix_key if side == "planfix" else link.planningpme_key for link in links}
-            for side in SIDES
-        }
         wanted: dict[Side, set[str]] = {side: set(self.extra_keys[side]) for side in SIDES}
         started = self.now()
-        for failure in self.store.failures(self.pair.name):
+        for failure in failures:
             if (
                 failure.side in SIDES
                 and not failure.parked
@@ -267,7 +245,7 @@ class Cycle:
                 wanted[failure.side].add(failure.key)
         for side in SIDES:
             for key, rec in records[side].items():
-                if key in linked[side]:
+                if links.get(side, key) is not None:
                     continue
                 marker = self.pair.mapper.marker(side, rec.data)
                 if marker and marker not in records[other(side)]:
@@ -286,15 +264,15 @@ class Cycle:
         return self.store.pending_pushed_changes(limit=PUSHED_PER_CYCLE)
 
     def _pushed_deletions(
-        self, pushed: list[PushedChangeRow], links: Iterable[Any], deleted: dict[Side, frozenset[str]]
+        self, pushed: list[PushedChangeRow], links: LinkSet, deleted: dict[Side, frozenset[str]]
     ) -> dict[Side, frozenset[str]]:
         """A contact removed from a list that feeds PlanningPME, where the admin said that removal
         means deletion (``push.delete_means_delete``): its customer goes, through the delete policy."""
         gone = {r.contact_id for r in pushed if r.action == "delete"}
         if not gone:
             return deleted
-        linked = {link.planfix_key for link in links}
-        return {**deleted, "planfix": deleted["planfix"] | (gone & linked)}
+        linked = {key for key in gone if links.get("planfix", key) is not None}
+        return {**deleted, "planfix": deleted["planfix"] | linked}
 
     def _observe_all(
         self, records: dict[Side, dict[str, RemoteRecord]]
@@ -314,28 +292,20 @@ class Cycle:
         self,
         records: Mapping[Side, Mapping[str, RemoteRecord]],
         observed: dict[Side, dict[str, Observed]],
-        links: Iterable[Any],
+        links: LinkSet,
         deleted: dict[Side, frozenset[str]],
     ) -> dict[Side, frozenset[str]]:
         """A record a person moved to the archive values (a canceled task) counts as deleted; one
         that came back from our own write (hash unchanged) does not. Unlinked archived records
         take no part."""
-        hashes = {
-            side: {
-                (lk.planfix_key if side == "planfix" else lk.planningpme_key): (
-                    lk.planfix_hash if side == "planfix" else lk.planningpme_hash
-                )
-                for lk in links
-            }
-            for side in SIDES
-        }
         result = dict(deleted)
         for side in SIDES:
             gone = set(deleted[side])
             for key, obs in list(observed[side].items()):
                 if not self.pair.mapper.is_archived(side, records[side][key].data):
                     continue
-                stored = hashes[side].get(key)
+                link = links.get(side, key)
+                stored = link.hash(side) if link is not None else None
                 if stored is None:
                     observed[side][key] = replace(obs, included=False)
                 elif stored != obs.hash:
@@ -429,4 +399,12 @@ def summarise(result: CycleResult) -> dict[str, Any]:
     }
 
 
-__all__ = ["Cycle", "CycleOptions", "CycleResult", "LinkResolverFromStore", "summarise", "timedelta"]
+__all__ = [
+    "Cycle",
+    "CycleOptions",
+    "CycleResult",
+    "KnowsDeletions",
+    "LinkResolverFromStore",
+    "summarise",
+    "timedelta",
+]
