@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from syncd.errors import QuotaExhaustedError
 
+MAX_SLEEP_STEP_S = 5.0
+"""A long wait (an hourly budget) is slept in steps, re-checking the limits in between."""
+
 Priority = Literal["write", "read", "essential"]
 """``essential`` reads may use part of the reserve; ``write`` and ``read`` stop at the reserve."""
 
@@ -166,25 +169,27 @@ class AccountLimiter:
         self._paused_until = 0.0
 
     def acquire(self, priority: Priority = "read") -> None:
-        """Block until one request may be sent; raise ``QuotaExhaustedError`` past the quota."""
-        with self._lock:
-            if self._quota is not None:
-                try:
-                    self._quota.check(priority, self.clock.now())
-                except QuotaExhaustedError as exc:
-                    exc.system = self.system
-                    raise
-            while True:
+        """Block until one request may be sent; raise ``QuotaExhaustedError`` past the quota.
+
+        The wait happens outside the lock, so a thread waiting for a long window never blocks
+        another thread's quota check, and waits are taken in short steps (``MAX_SLEEP_STEP_S``)."""
+        while True:
+            with self._lock:
+                if self._quota is not None:
+                    try:
+                        self._quota.check(priority, self.clock.now())
+                    except QuotaExhaustedError as exc:
+                        exc.system = self.system
+                        raise
                 now = self.clock.monotonic()
                 wait = max([self._paused_until - now] + [w.wait_time(now) for w in self._windows])
                 if wait <= 0:
-                    break
-                self.clock.sleep(wait)
-            now = self.clock.monotonic()
-            for window in self._windows:
-                window.record(now)
-            if self._quota is not None:
-                self._quota.record(self.clock.now())
+                    for window in self._windows:
+                        window.record(now)
+                    if self._quota is not None:
+                        self._quota.record(self.clock.now())
+                    return
+            self.clock.sleep(min(wait, MAX_SLEEP_STEP_S))
 
     def pause(self, seconds: float) -> None:
         """Hold every request of this account for ``seconds`` (Retry-After, error 0007)."""

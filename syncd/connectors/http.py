@@ -17,7 +17,7 @@ import httpx
 import structlog
 
 from syncd.connectors.base import RequestCounter
-from syncd.errors import RateLimitedError, TransientError, UnreachableError
+from syncd.errors import QuotaExhaustedError, RateLimitedError, TransientError, UnreachableError
 from syncd.ratelimit import AccountLimiter, Priority
 
 T = TypeVar("T")
@@ -76,6 +76,8 @@ class HttpTransport:
         while True:
             try:
                 return self._once(label, build, interpret, priority, idempotent)
+            except QuotaExhaustedError:
+                raise  # nothing to gain before the quota resets: the caller stops for the day
             except TransientError as exc:
                 attempt += 1
                 sure_not_applied = exc.code is not None or (
