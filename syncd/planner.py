@@ -543,52 +543,41 @@ class _Planner:
     def _by_marker(self, rec: Observed, others: Mapping[str, Observed]) -> None:
         assert rec.marker is not None
         target = other(rec.side)
-        linked_other = self.index.get(target, rec.marker)
-        pf_key = rec.key if rec.side == "planfix" else rec.marker
-        pme_key = rec.marker if rec.side == "planfix" else rec.key
         if (target, rec.marker) in self.data.tombstones:
-            self.claimed.add((rec.side, rec.key))
-            self.ops.append(
-                Operation(
-                    "report",
-                    None,
-                    pf_key if rec.side == "planfix" else None,
-                    pme_key if rec.side == "planningpme" else None,
-                    reason=f"its counterpart {target} {rec.marker} was deleted; not recreated",
-                    rule="tombstone",
-                )
+            self._leave_alone(
+                rec, f"its counterpart {target} {rec.marker} was deleted; not recreated", "tombstone"
             )
             return
-        if linked_other is not None:
-            self.claimed.add((rec.side, rec.key))
-            self.ops.append(
-                Operation(
-                    "report",
-                    None,
-                    pf_key if rec.side == "planfix" else None,
-                    pme_key if rec.side == "planningpme" else None,
-                    reason=f"its marker names {target} {rec.marker}, which is linked to another record: "
-                    "a copy made outside syncd? Left alone",
-                    rule="marker",
-                )
+        if self.index.get(target, rec.marker) is not None:
+            self._leave_alone(
+                rec,
+                f"its marker names {target} {rec.marker}, which is linked to another record: "
+                "a copy made outside syncd? Left alone",
+                "marker",
             )
             return
         counterpart = others.get(rec.marker)
         if counterpart is None:
-            self.claimed.add((rec.side, rec.key))
-            self.ops.append(
-                Operation(
-                    "report",
-                    None,
-                    pf_key if rec.side == "planfix" else None,
-                    pme_key if rec.side == "planningpme" else None,
-                    reason=f"its marker names {target} {rec.marker}, which was not found; left alone",
-                    rule="marker",
-                )
+            self._leave_alone(
+                rec, f"its marker names {target} {rec.marker}, which was not found; left alone", "marker"
             )
             return
         pf_rec, pme_rec = (rec, counterpart) if rec.side == "planfix" else (counterpart, rec)
         self._link_matched(pf_rec, pme_rec, rule="marker")
+
+    def _leave_alone(self, rec: Observed, reason: str, rule: str) -> None:
+        """Report a record the plan must not touch, and keep later steps from touching it."""
+        self.claimed.add((rec.side, rec.key))
+        self.ops.append(
+            Operation(
+                "report",
+                None,
+                rec.key if rec.side == "planfix" else None,
+                rec.key if rec.side == "planningpme" else None,
+                reason=reason,
+                rule=rule,
+            )
+        )
 
     def _link_matched(self, pf: Observed, pme: Observed, rule: str = "match keys") -> None:
         """Link two existing records; where their values differ, the conflict rules decide."""

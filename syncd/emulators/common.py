@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from syncd.errors import ConfigError
 from syncd.httpserver import BackgroundServer
 
 FaultKind = Literal["error", "drop", "malformed", "unauthorized"]
@@ -221,7 +222,10 @@ class EmulatorServer(BackgroundServer):
 
 def serve_forever(app: Starlette, port: int, announce: Callable[[str], None]) -> None:
     """Run an emulator in the foreground (``syncd emulate``) until interrupted."""
-    server = EmulatorServer(app, port)
+    try:
+        server = EmulatorServer(app, port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     announce(server.base_url)
     server.run_foreground()
 

@@ -389,8 +389,5 @@ def run_from_args(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  control API: {base_url}/_emulator/  (Ctrl-C stops)", file=out)
         out.flush()
 
-    try:
-        serve_forever(emulator.app, args.port, announce)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+    serve_forever(emulator.app, args.port, announce)
     return 0
