@@ -20,6 +20,7 @@ import httpx
 from state.store import Store
 from syncd.daemon import Daemon
 from syncd.emulators.common import EmulatorServer
+from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
@@ -29,35 +30,6 @@ from syncd.settings import load_settings
 
 PLANFIX_RATE = 10.0
 """Requests per second the demo's Planfix emulator allows (the real one allows 1)."""
-
-CONFIG = """\
-# Written by `syncd demo`: the two emulators on loopback, their documented demo credentials.
-[planfix]
-url = "{pf}/xml/"
-account = "demo"
-api_key = "demo-key"
-token = "demo-token"
-requests_per_second = {rate}
-
-[planningpme]
-url = "{pme}"
-brand = "demo"
-app_key = "demo-appkey"
-username = "demo"
-password = "demo"
-
-[state]
-path = "state.db"
-
-[schedule]
-tasks_every = "{every}s"
-contacts_every = "{every}s"
-full_scan_every = "{full}s"
-jitter = 0
-
-[logging]
-level = "WARNING"
-"""
 
 
 def _control(http: httpx.Client, server: EmulatorServer, path: str, body: Any = None) -> Any:
@@ -126,8 +98,19 @@ def run_demo(out: TextIO, seconds: float = 20.0, output: str | None = None) -> i
             _overlap_customers(http, pf, pme, base)
             config = base / "syncd.toml"
             config.write_text(
-                CONFIG.format(
-                    pf=pf.base_url, pme=pme.base_url, rate=PLANFIX_RATE, every=every, full=every * 4
+                emulator_config(
+                    pf.base_url,
+                    pme.base_url,
+                    {
+                        "planfix": {"requests_per_second": PLANFIX_RATE},
+                        "schedule": {
+                            "tasks_every": f"{every}s",
+                            "contacts_every": f"{every}s",
+                            "full_scan_every": f"{every * 4}s",
+                            "jitter": 0,
+                        },
+                        "logging": {"level": "WARNING"},
+                    },
                 )
             )
             settings = load_settings(config)

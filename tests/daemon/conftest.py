@@ -24,6 +24,7 @@ from structlog.testing import capture_logs
 from mappings.spec import MappingSpec
 from syncd.daemon import Daemon
 from syncd.emulators.common import EmulatorServer
+from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.runtime import Remotes, build_remotes, open_store
@@ -35,42 +36,6 @@ Event = MutableMapping[str, Any]
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 """Where the scheduler's clock starts."""
 
-DAEMON_CONFIG = """
-[planfix]
-url = "{pf}/xml/"
-account = "demo"
-api_key = "demo-key"
-token = "{token}"
-requests_per_second = {pf_rate}
-daily_quota = {quota}
-quota_reserve = {reserve}
-
-[planningpme]
-url = "{pme}"
-brand = "demo"
-app_key = "demo-appkey"
-username = "demo"
-password = "demo"
-
-[state]
-path = "state.db"
-
-[sync]
-max_delete = 50
-max_delete_percent = 100
-max_attempts = 3
-retry_backoff = "1s"
-
-[schedule]
-tasks_every = "{tasks_every}"
-contacts_every = "{contacts_every}"
-full_scan_every = "{full_every}"
-jitter = {jitter}
-
-[logging]
-level = "{level}"
-format = "json"
-"""
 
 DEFAULTS: dict[str, Any] = {
     "token": "demo-token",
@@ -86,8 +51,26 @@ DEFAULTS: dict[str, Any] = {
 
 
 def daemon_config(w: World, **overrides: Any) -> str:
-    return DAEMON_CONFIG.format(
-        pf=w.planfix.base_url, pme=w.planningpme.base_url, **{**DEFAULTS, **overrides}
+    v = {**DEFAULTS, **overrides}
+    return emulator_config(
+        w.planfix.base_url,
+        w.planningpme.base_url,
+        {
+            "planfix": {
+                "token": v["token"],
+                "requests_per_second": v["pf_rate"],
+                "daily_quota": v["quota"],
+                "quota_reserve": v["reserve"],
+            },
+            "sync": {"max_delete": 50, "max_delete_percent": 100, "max_attempts": 3, "retry_backoff": "1s"},
+            "schedule": {
+                "tasks_every": v["tasks_every"],
+                "contacts_every": v["contacts_every"],
+                "full_scan_every": v["full_every"],
+                "jitter": v["jitter"],
+            },
+            "logging": {"level": v["level"], "format": "json"},
+        },
     )
 
 

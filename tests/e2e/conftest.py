@@ -14,35 +14,11 @@ import pytest
 from syncd.commands import run_once
 from syncd.cycle import CycleResult
 from syncd.emulators.common import EmulatorServer
+from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.runtime import Remotes, build_remotes, load_mappings
 from syncd.settings import Settings, load_settings
-
-CONFIG = """
-[planfix]
-url = "{pf}/xml/"
-account = "demo"
-api_key = "demo-key"
-token = "demo-token"
-requests_per_second = 50
-
-[planningpme]
-url = "{pme}"
-brand = "demo"
-app_key = "demo-appkey"
-username = "demo"
-password = "demo"
-
-[state]
-path = "state.db"
-
-[sync]
-max_delete = {max_delete}
-max_delete_percent = {max_delete_percent}
-max_attempts = {max_attempts}
-retry_backoff = "{retry_backoff}"
-"""
 
 
 @dataclass
@@ -57,7 +33,7 @@ class World:
         return load_settings(self.config_path)
 
     def write_config(self, **overrides: Any) -> None:
-        values = {
+        sync = {
             "max_delete": 50,
             "max_delete_percent": 100,
             "max_attempts": 3,
@@ -65,7 +41,11 @@ class World:
             **overrides,
         }
         self.config_path.write_text(
-            CONFIG.format(pf=self.planfix.base_url, pme=self.planningpme.base_url, **values)
+            emulator_config(
+                self.planfix.base_url,
+                self.planningpme.base_url,
+                {"planfix": {"requests_per_second": 50}, "sync": sync},
+            )
         )
 
     def sync(self, **kw: Any) -> list[CycleResult]:

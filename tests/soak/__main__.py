@@ -29,6 +29,7 @@ import httpx
 
 from syncd.commands import run_once
 from syncd.daemon import Daemon, PairHealth
+from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
@@ -41,42 +42,6 @@ from tests.soak.check import Memory, PairVerdict, check_pair, peak_rss_mib, rss_
 MAX_STEPS = 100_000
 """A hard bound on chaos steps whatever ``--minutes`` says."""
 WARM_UP_S = 120.0
-
-CONFIG = """\
-[planfix]
-url = "{pf}/xml/"
-account = "demo"
-api_key = "demo-key"
-token = "demo-token"
-requests_per_second = {rate}
-
-[planningpme]
-url = "{pme}"
-brand = "demo"
-app_key = "demo-appkey"
-username = "demo"
-password = "demo"
-
-[state]
-path = "state.db"
-
-[sync]
-max_delete = 1000
-max_delete_percent = 100
-max_attempts = 8
-retry_backoff = "2s"
-retry_backoff_cap = "{backoff_cap}s"
-
-[schedule]
-tasks_every = "{every}s"
-contacts_every = "{contacts_every}s"
-full_scan_every = "{full_every}s"
-jitter = 1
-
-[logging]
-level = "INFO"
-format = "json"
-"""
 
 
 @dataclass
@@ -134,14 +99,26 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
     backoff_cap = 10
     config = base / "syncd.toml"
     config.write_text(
-        CONFIG.format(
-            pf=servers["planfix"].base_url,
-            pme=servers["planningpme"].base_url,
-            rate=args.rate,
-            backoff_cap=backoff_cap,
-            every=args.every,
-            contacts_every=args.every * 2,
-            full_every=max(60, args.every * 12),
+        emulator_config(
+            servers["planfix"].base_url,
+            servers["planningpme"].base_url,
+            {
+                "planfix": {"requests_per_second": args.rate},
+                "sync": {
+                    "max_delete": 1000,
+                    "max_delete_percent": 100,
+                    "max_attempts": 8,
+                    "retry_backoff": "2s",
+                    "retry_backoff_cap": f"{backoff_cap}s",
+                },
+                "schedule": {
+                    "tasks_every": f"{args.every}s",
+                    "contacts_every": f"{args.every * 2}s",
+                    "full_scan_every": f"{max(60, args.every * 12)}s",
+                    "jitter": 1,
+                },
+                "logging": {"level": "INFO", "format": "json"},
+            },
         )
     )
     log_path = base / "syncd.log"
