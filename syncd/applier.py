@@ -106,6 +106,12 @@ class Applier:
             fields.update(c.field for c in op.conflicts)
         waiting = {(c.planfix_key, c.planningpme_key) for c in self.store.pending_conflicts(self.pair.name)}
         self._held = {ident for ident, fields in in_conflict.items() if fields}
+        for side in SIDES:
+            self.pair.connectors[side].expect_updates(
+                key
+                for op in plan.operations
+                if op.target == side and op.kind in ("update", "archive") and (key := op.key(side))
+            )
         for op in plan.operations:
             ident = (op.planfix_key, op.planningpme_key)
             if result.aborted is None and self.should_stop():
