@@ -12,8 +12,11 @@ write and the transactions that record it, not a look-up per record besides.
 
 from __future__ import annotations
 
+import contextvars
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -86,6 +89,7 @@ class Applier:
         self.observed = observed
         self._links: dict[str, LinkState] | None = None
         self._by_pme: dict[str, str] = {}
+        self._links_lock = threading.Lock()
         if links is not None:
             self._links = {}
             for link in links:
@@ -97,9 +101,6 @@ class Applier:
     # -- entry point -------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> ApplyResult:
-        result = ApplyResult()
-        transient_in_a_row = 0
-        failed_links: set[tuple[str | None, str | None]] = set()
         in_conflict: dict[tuple[str | None, str | None], set[str]] = {}
         for op in plan.operations:
             fields = in_conflict.setdefault((op.planfix_key, op.planningpme_key), set())
@@ -112,15 +113,36 @@ class Applier:
                 for op in plan.operations
                 if op.target == side and op.kind in ("update", "archive") and (key := op.key(side))
             )
-        for op in plan.operations:
+        run = _Run(plan.operations, waiting, in_conflict)
+        lanes = [lane for lane in _lanes(plan.operations) if lane]
+        if len(lanes) < 2:
+            for lane in lanes:
+                self._run_lane(run, lane)
+        else:
+            # The two systems are written at the same time, each by its own thread behind its
+            # own limiter, so a cycle that writes both takes as long as the slower one.
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"apply-{self.pair.name}") as pool:
+                futures = [
+                    pool.submit(contextvars.copy_context().run, self._run_lane, run, lane) for lane in lanes
+                ]
+                errors = [exc for f in futures if (exc := f.exception()) is not None]
+            if errors:
+                raise errors[0]
+        return run.result()
+
+    def _run_lane(self, run: _Run, lane: list[int]) -> None:
+        """Apply the operations at these plan positions, in order (see ``_lanes``)."""
+        transient_in_a_row = 0
+        for index in lane:
+            op = run.operations[index]
             ident = (op.planfix_key, op.planningpme_key)
-            if result.aborted is None and self.should_stop():
-                result.aborted = "stopping: the daemon was asked to stop"
-            if result.aborted is not None:
-                result.skipped.append((op, result.aborted))
+            if run.aborted is None and self.should_stop():
+                run.abort("stopping: the daemon was asked to stop")
+            if run.aborted is not None:
+                run.skipped[index] = run.aborted
                 continue
-            if ident in failed_links and op.kind != "create":
-                result.skipped.append((op, "an earlier step for this record failed"))
+            if ident in run.failed_links and op.kind != "create":
+                run.skipped[index] = "an earlier step for this record failed"
                 continue
             try:
                 try:
@@ -129,23 +151,23 @@ class Applier:
                     raise RecordError(str(exc), system="state") from None
                 except MappingValueError as exc:
                     raise RecordError(str(exc), system="mapping") from None
-            except (AuthError, FatalRemoteError, QuotaExhaustedError):
+            except (AuthError, FatalRemoteError, QuotaExhaustedError) as exc:
+                run.abort(str(exc))  # the other lane stops too
                 raise
             except (RecordError, TransientError) as exc:
-                failed_links.add(ident)
+                run.failed_links.add(ident)
                 self._fail(op, exc)
-                result.failed.append((op, str(exc)))
+                run.failed[index] = str(exc)
                 if isinstance(exc, TransientError):
                     transient_in_a_row += 1
                     if transient_in_a_row >= ABORT_AFTER_TRANSIENT:
-                        result.aborted = f"{transient_in_a_row} transient failures in a row: {exc}"
+                        run.abort(f"{transient_in_a_row} transient failures in a row: {exc}")
                 continue
             transient_in_a_row = 0
-            result.done.append(op)
+            run.done.add(index)
             self._clear_failures(op)
-            if ident in waiting:
-                self._settle_conflicts(op, in_conflict[ident])
-        return result
+            if ident in run.waiting:
+                self._settle_conflicts(op, run.in_conflict[ident])
 
     def record_unmappable(self, side: Side, key: str, error: str) -> None:
         """A record the mapping cannot translate goes to the failure queue like a refused write."""
@@ -184,6 +206,11 @@ class Applier:
 
     def _remember(self, link: LinkState) -> None:
         assert self._links is not None
+        with self._links_lock:
+            self._remember_unlocked(link)
+
+    def _remember_unlocked(self, link: LinkState) -> None:
+        assert self._links is not None
         stale = self._by_pme.get(link.planningpme_key)
         if stale is not None and stale != link.planfix_key:
             self._links.pop(stale, None)  # re-keyed: the link now has another Planfix key
@@ -194,8 +221,9 @@ class Applier:
         self._by_pme[link.planningpme_key] = link.planfix_key
 
     def _forget(self, planfix_key: str) -> None:
-        if self._links is not None and (old := self._links.pop(planfix_key, None)) is not None:
-            self._by_pme.pop(old.planningpme_key, None)
+        with self._links_lock:
+            if self._links is not None and (old := self._links.pop(planfix_key, None)) is not None:
+                self._by_pme.pop(old.planningpme_key, None)
 
     def _saved(
         self, pf_key: str, pme_key: str, canonical: Mapping[str, Any], pf_hash: str, pme_hash: str
@@ -445,6 +473,72 @@ class Applier:
                 self.store.clear_failure(self.pair.name, side, key)
                 if self._failing is not None:
                     self._failing.discard((side, key))
+
+
+class _Run:
+    """What the lanes of one ``apply`` share: the outcome per plan position, and the stop flag."""
+
+    def __init__(
+        self,
+        operations: tuple[Operation, ...],
+        waiting: set[tuple[str, str]],
+        in_conflict: dict[tuple[str | None, str | None], set[str]],
+    ) -> None:
+        self.operations = operations
+        self.waiting = waiting
+        self.in_conflict = in_conflict
+        self.done: set[int] = set()
+        self.failed: dict[int, str] = {}
+        self.skipped: dict[int, str] = {}
+        self.failed_links: set[tuple[str | None, str | None]] = set()
+        self.aborted: str | None = None
+        self._lock = threading.Lock()
+
+    def abort(self, why: str) -> None:
+        with self._lock:
+            if self.aborted is None:
+                self.aborted = why
+
+    def result(self) -> ApplyResult:
+        """In plan order, whichever lane did what when."""
+        ops = self.operations
+        return ApplyResult(
+            done=[ops[i] for i in sorted(self.done)],
+            failed=[(ops[i], why) for i, why in sorted(self.failed.items())],
+            skipped=[(ops[i], why) for i, why in sorted(self.skipped.items())],
+            aborted=self.aborted,
+        )
+
+
+def _lanes(operations: Sequence[Operation]) -> list[list[int]]:
+    """Plan positions split into two lanes that may run at the same time: one for the operations
+    that write only PlanningPME, one for everything else (Planfix writes, state-only steps).
+
+    Operations that share a record key (two steps for one link; an unlink and the create that
+    brings the record back) stay together, in plan order, in one lane: only records that have
+    nothing to do with each other are applied side by side.
+    """
+    parent: dict[tuple[Side, str], tuple[Side, str]] = {}
+
+    def find(token: tuple[Side, str]) -> tuple[Side, str]:
+        parent.setdefault(token, token)
+        while parent[token] != token:
+            parent[token] = parent[parent[token]]
+            token = parent[token]
+        return token
+
+    tokens = [[(side, key) for side in SIDES if (key := op.key(side))] for op in operations]
+    for keys in tokens:
+        for token in keys[1:]:
+            parent[find(token)] = find(keys[0])
+    targets: dict[tuple[Side, str], set[Side | None]] = {}
+    for op, keys in zip(operations, tokens, strict=True):
+        targets.setdefault(find(keys[0]), set()).add(op.target)
+    lanes: list[list[int]] = [[], []]
+    for index, keys in enumerate(tokens):
+        only_planningpme = targets[find(keys[0])] == {"planningpme"}
+        lanes[1 if only_planningpme else 0].append(index)
+    return lanes
 
 
 def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
