@@ -9,7 +9,7 @@ The mapping layer works only on native records; the sync core never sees XML or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -30,6 +30,10 @@ class RemoteRecord:
     """The native record, including ``key``'s field (``id`` or ``key``)."""
     modified: datetime | None = None
     """When the remote says it last changed (aware, UTC) if it says so; a hint only."""
+
+
+Seen = Callable[[Sequence[RemoteRecord]], None]
+"""Told about records as a listing reads them (see ``Connector.list_changed``)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,16 @@ class Connector(Protocol):
     entity: str
     """``task`` or ``contact`` (Planfix); ``event`` or ``customer`` (PlanningPME)."""
 
-    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+    def list_changed(
+        self, since: datetime | None, *, full: bool = False, seen: Seen | None = None
+    ) -> Listing:
         """Records changed since ``since`` (minus an overlap window), or all records when ``since`` is
         None or ``full`` is set. Never raises for a failure half-way: returns ``complete=False``
-        with what it read, unless nothing at all could be read (then raises ``RemoteError``)."""
+        with what it read, unless nothing at all could be read (then raises ``RemoteError``).
+
+        ``seen`` is called with the records of each page as soon as it is read, in the reading
+        thread, so the caller can work on them while the next page waits for the rate limit; the
+        returned ``Listing`` remains the answer (a record may be seen and then left out)."""
         ...
 
     def get(self, key: str) -> RemoteRecord | None:

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import structlog
 
-from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, System
+from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, Seen, System
 from syncd.connectors.http import RetryPolicy
 from syncd.connectors.planfix.client import PlanfixClient
 from syncd.connectors.planfix.filters import (
@@ -88,35 +88,42 @@ class _PlanfixConnector(ABC):
     def quota_hint(self) -> QuotaHint:
         return self._client.quota_hint()
 
-    def _list(self, filters: Sequence[Param], *, strict: bool = False) -> tuple[list[RemoteRecord], bool]:
+    def _list(
+        self, filters: Sequence[Param], *, strict: bool = False, seen: Seen | None = None
+    ) -> tuple[list[RemoteRecord], bool]:
         """The records the filters select, de-duplicated, and whether the answer is whole.
 
         A record that cannot be read is left out and makes the answer incomplete (so its absence
-        can never look like a delete); with ``strict`` it raises instead.
+        can never look like a delete); with ``strict`` it raises instead. ``seen`` gets each page's
+        records as soon as the page is read.
         """
         method = f"{self.entity}.getList"
         plural = f"{self.entity}s"
+        unique: dict[str, RemoteRecord] = {}
+        unreadable = False
 
         def fetch(page: int) -> ListPage:
+            nonlocal unreadable
             params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *self._list_params]
             if filters:
                 params.append(("filters", list(filters)))
-            return list_page(self._client.call(method, params), plural, self.entity, method=method)
+            result = list_page(self._client.call(method, params), plural, self.entity, method=method)
+            batch: list[RemoteRecord] = []
+            for el in result.items:
+                try:
+                    batch.append(self._parse(el))
+                except ProtocolError as exc:
+                    if strict:
+                        raise
+                    log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
+                    unreadable = True
+            unique.update((record.key, record) for record in batch)
+            if seen is not None and batch:
+                seen(batch)
+            return result
 
         pages = read_pages(fetch, what=plural, strict=strict)
-        complete = pages.complete
-        unique: dict[str, RemoteRecord] = {}
-        for el in pages.items:
-            try:
-                record = self._parse(el)
-            except ProtocolError as exc:
-                if strict:
-                    raise
-                log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
-                complete = False
-                continue
-            unique[record.key] = record
-        return list(unique.values()), complete
+        return list(unique.values()), pages.complete and not unreadable
 
     def _get(self, key: str) -> RemoteRecord | None:
         method = f"{self.entity}.get"
@@ -186,12 +193,14 @@ class PlanfixTaskConnector(_PlanfixConnector):
         data = parse_task(el)
         return RemoteRecord(key=data["id"], data=data)
 
-    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+    def list_changed(
+        self, since: datetime | None, *, full: bool = False, seen: Seen | None = None
+    ) -> Listing:
         if since is None or full:
-            return self._timed_listing(lambda: self._list([]), full_scan=True)
+            return self._timed_listing(lambda: self._list([], seen=seen), full_scan=True)
         local = floor_minute(to_local(since - self.overlap, self._client.zone))
         log.debug("planfix.tasks_since", datefrom=local.strftime(MINUTE_FORMAT))
-        return self._timed_listing(lambda: self._list([modified_since(local)]), full_scan=False)
+        return self._timed_listing(lambda: self._list([modified_since(local)], seen=seen), full_scan=False)
 
     def get(self, key: str) -> RemoteRecord | None:
         return self._get(key)
@@ -283,9 +292,11 @@ class PlanfixContactConnector(_PlanfixConnector):
             modified = from_local(datetime.combine(day, at or time()), self._client.zone)
         return RemoteRecord(key=data["id"], data=data, modified=modified)
 
-    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+    def list_changed(
+        self, since: datetime | None, *, full: bool = False, seen: Seen | None = None
+    ) -> Listing:
         # No "modified since" filter exists for contacts: always read them all.
-        return self._timed_listing(lambda: self._list([]), full_scan=True)
+        return self._timed_listing(lambda: self._list([], seen=seen), full_scan=True)
 
     def get(self, key: str) -> RemoteRecord | None:
         return self._get(key)

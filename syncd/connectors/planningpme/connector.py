@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import structlog
 
-from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, System
+from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, Seen, System
 from syncd.connectors.http import HttpTransport
 from syncd.connectors.planningpme.client import PlanningPmeClient, is_giving_up, path_of
 from syncd.connectors.planningpme.pagination import PAGE_SIZE, Page, PageIndexPaginator, read_pages
@@ -137,36 +137,38 @@ class _PlanningPmeConnector:
 
     # Reading ---------------------------------------------------------------------------------
 
-    def list_changed(self, since: datetime | None, *, full: bool = False) -> Listing:
+    def list_changed(
+        self, since: datetime | None, *, full: bool = False, seen: Seen | None = None
+    ) -> Listing:
         start = self.client.now()
         before = self.client.sent_by_this_thread()
         if since is None or full:
-            listing = self._full(start, fallback=None)
+            listing = self._full(start, fallback=None, seen=seen)
         elif start - _aware(since) > self.options.history_horizon:
             log.info("planningpme.cursor_too_old", entity=self.entity, since=since.isoformat())
-            listing = self._full(start, fallback=since)
+            listing = self._full(start, fallback=since, seen=seen)
         else:
-            listing = self._incremental(_aware(since), start)
+            listing = self._incremental(_aware(since), start, seen)
         return replace(listing, requests=self.client.sent_by_this_thread() - before)
 
-    def _full(self, start: datetime, fallback: datetime | None) -> Listing:
-        scan = self._scan(self._scope(start), remember_total=True)
+    def _full(self, start: datetime, fallback: datetime | None, seen: Seen | None = None) -> Listing:
+        scan = self._scan(self._scope(start), remember_total=True, seen=seen)
         cursor = start if scan.complete else fallback
         return Listing(scan.records, complete=scan.complete, full_scan=True, cursor=cursor)
 
-    def _incremental(self, since: datetime, start: datetime) -> Listing:
+    def _incremental(self, since: datetime, start: datetime, seen: Seen | None = None) -> Listing:
         try:
             entries, history_complete = self._read_history(since - self.options.overlap)
         except NotFoundError:
             log.info("planningpme.history_unavailable", entity=self.entity)
-            return self._full(start, fallback=since)
+            return self._full(start, fallback=since, seen=seen)
         changes = summarise_history(entries, self.api)
         if prefer_scan(len(changes.changed), self._known_total, self.options.page_size):
-            scan = self._scan(self._scope(start), remember_total=True)
+            scan = self._scan(self._scope(start), remember_total=True, seen=seen)
             complete = scan.complete and history_complete
             cursor = start if complete else since
             return Listing(scan.records, complete, full_scan=True, deleted=changes.deleted, cursor=cursor)
-        records, fetched_all, gone = self._fetch_each(changes.changed)
+        records, fetched_all, gone = self._fetch_each(changes.changed, seen)
         complete = history_complete and fetched_all
         deleted = sorted(set(changes.deleted) | gone, key=_key_order)
         cursor = start if complete else since
@@ -192,13 +194,17 @@ class _PlanningPmeConnector:
             return entries, False
         return entries, not paginator.unstable
 
-    def _fetch_each(self, keys: Iterable[str]) -> tuple[list[RemoteRecord], bool, set[str]]:
+    def _fetch_each(
+        self, keys: Iterable[str], seen: Seen | None = None
+    ) -> tuple[list[RemoteRecord], bool, set[str]]:
         records: list[RemoteRecord] = []
         gone: set[str] = set()
         fetched_all = True
         for key in keys:
             try:
                 records.append(self._get(key))
+                if seen is not None:
+                    seen(records[-1:])
             except NotFoundError:
                 gone.add(key)
             except RemoteError as exc:
@@ -209,7 +215,12 @@ class _PlanningPmeConnector:
         return records, fetched_all, gone
 
     def _scan(
-        self, scope: Mapping[str, Any] | None, *, remember_total: bool = False, strict: bool = False
+        self,
+        scope: Mapping[str, Any] | None,
+        *,
+        remember_total: bool = False,
+        strict: bool = False,
+        seen: Seen | None = None,
     ) -> _Scan:
         """Every record in ``scope``, page by page in key order. A failure on the first page (or on
         any page when ``strict``) raises; a later one ends the scan as incomplete."""
@@ -217,9 +228,10 @@ class _PlanningPmeConnector:
         found: dict[str, RemoteRecord] = {}
         try:
             for page in read_pages(paginator, lambda params: self._fetch_page(params, scope)):
-                for item in page.items:
-                    record = self._record(item, f"list of {self.api}")
-                    found[record.key] = record
+                batch = [self._record(item, f"list of {self.api}") for item in page.items]
+                found.update((record.key, record) for record in batch)
+                if seen is not None and batch:
+                    seen(batch)
         except RemoteError as exc:
             if strict or is_giving_up(exc) or paginator.pages_read == 0:
                 raise
