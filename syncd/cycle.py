@@ -1,14 +1,15 @@
 """One sync pass for one entity pair: recover → read → observe → plan → guard → apply → cursors.
 
 Both sides are read at the same time (each behind its own account limiter), so a cycle takes
-about as long as the slower side, not the sum. Cursors move only for sides that were read
-completely, and never past the moment this cycle started reading: a change made while the cycle
-runs is seen by the next one.
+about as long as the slower side, not the sum; records are mapped as their pages arrive, in the
+reading threads, while the next page waits for the limiter. Cursors move only for sides that
+were read completely, and never past the moment this cycle started reading: a change made while
+the cycle runs is seen by the next one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -88,6 +89,8 @@ class Cycle:
         self.options = options
         self.now = now
         self.extra_keys = {s: set((extra_keys or {}).get(s, ())) for s in SIDES}
+        self._early: dict[Side, dict[str, tuple[RemoteRecord, Observed | str]]] = {s: {} for s in SIDES}
+        """Records observed as their page arrived (see ``_read_both``), with the record observed."""
 
     # -- the pass -------------------------------------------------------------------------
 
@@ -193,7 +196,14 @@ class Cycle:
 
         def read(side: Side) -> Listing:
             since = cursors[side]
-            return self.pair.connectors[side].list_changed(since, full=since is None)
+            early = self._early[side]
+
+            def seen(batch: Sequence[RemoteRecord]) -> None:
+                # Mapped here, in the reading thread, while the next page waits for the limiter.
+                for record in batch:
+                    early[record.key] = (record, self._try_observe(side, record))
+
+            return self.pair.connectors[side].list_changed(since, full=since is None, seen=seen)
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"read-{self.pair.name}") as pool:
             futures = {side: pool.submit(read, side) for side in SIDES}
@@ -281,12 +291,21 @@ class Cycle:
         unmappable: list[tuple[Side, str, str]] = []
         for side in SIDES:
             for key, rec in records[side].items():
-                try:
-                    observed[side][key] = self._observe(side, rec)
-                except MappingValueError as exc:
-                    unmappable.append((side, key, str(exc)))
-                    log.warning("record.unmappable", pair=self.pair.name, side=side, key=key, error=str(exc))
+                early = self._early[side].get(key)
+                outcome = early[1] if early is not None and early[0] is rec else self._try_observe(side, rec)
+                if isinstance(outcome, Observed):
+                    observed[side][key] = outcome
+                else:
+                    unmappable.append((side, key, outcome))
+                    log.warning("record.unmappable", pair=self.pair.name, side=side, key=key, error=outcome)
         return observed, unmappable
+
+    def _try_observe(self, side: Side, record: RemoteRecord) -> Observed | str:
+        """The record observed, or why the mapping cannot translate it."""
+        try:
+            return self._observe(side, record)
+        except MappingValueError as exc:
+            return str(exc)
 
     def _archived_as_deleted(
         self,
