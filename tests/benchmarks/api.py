@@ -89,7 +89,7 @@ def _taking_part(world: World, step: Step) -> dict[Side, int]:
 
 def _settle(world: World) -> None:
     """Move past the overlap windows of earlier writes, and let syncd see them once."""
-    world.clock.advance(600)
+    world.advance(600)
     for pair in PAIRS:
         world.cycle(pair)
 
@@ -140,14 +140,14 @@ def _steady(world: World, people: People, m: Measurements, pair: str, k: int) ->
     edits: list[Edit] = []
     for _ in range(m.scale.rounds[pair]):
         edits = people.edit(pair, k)
-        world.clock.advance(INTERVAL[pair])
+        world.advance(INTERVAL[pair])
         step = world.cycle(pair)
     row = Row(pair, "incremental", k, step, bound, kept=kept(world, edits) if k else None)
-    world.clock.advance(INTERVAL[pair])
+    world.advance(INTERVAL[pair])
     row.echo = world.cycle(pair).wire.total_writes  # nobody changed anything: any write is an echo
     m.rows.append(row)
     edits = people.edit(pair, k)
-    world.clock.advance(60)
+    world.advance(60)
     step = world.cycle(pair, full=True)
     m.rows.append(Row(pair, "full scan", k, step, bound, kept=kept(world, edits) if k else None))
 
@@ -168,22 +168,22 @@ def _naive(world: World, people: People, m: Measurements, links: MarkerLinks, k:
 def _wall(world: World, people: People, m: Measurements) -> None:
     top = max(m.scale.ks)
     for pair in PAIRS:
-        world.clock.advance(60)
+        world.advance(60)
         m.wall.append((pair, "full scan", 0, world.cycle(pair, full=True)))
     for k in sorted({min(10, top), top}):
         for _ in range(3):
             people.edit("tasks", k)
-            world.clock.advance(INTERVAL["tasks"])
+            world.advance(INTERVAL["tasks"])
             step = world.cycle("tasks")
         m.wall.append(("tasks", "incremental", k, step))
     for _ in range(2):
         people.edit("contacts", top)
-        world.clock.advance(INTERVAL["contacts"])
+        world.advance(INTERVAL["contacts"])
         step = world.cycle("contacts")
     m.wall.append(("contacts", "incremental", top, step))
     for pair in PAIRS:
         people.edit(pair, top)
-        world.clock.advance(60)
+        world.advance(60)
         m.wall.append((pair, "full scan", top, world.cycle(pair, full=True)))
 
 

@@ -1,11 +1,13 @@
 """A benchmark world: both emulators on 127.0.0.1, a syncd state database, and cycles run on demand.
 
-The world owns one clock that the emulators and syncd share. Its wall time can be moved forward
-(``advance``) while its monotonic time stays real, so a benchmark can put a minute between two
-cycles (the default task schedule) without waiting for it: the overlap windows of the incremental
-reads (Planfix 2 min, PlanningPME 5 min) then behave as they do in production, where a cycle
-re-reads only what changed in the last few minutes, instead of everything the first sync wrote
-a second ago. Rate limits still run on real time.
+Each emulator runs in a process of its own (``emulator_process``), so serving requests does not
+compete with syncd for this interpreter's lock, as a remote service would not. The world keeps
+one clock that syncd and both emulators follow: its wall time can be moved forward (``advance``)
+while its monotonic time stays real, so a benchmark can put a minute between two cycles (the
+default task schedule) without waiting for it: the overlap windows of the incremental reads
+(Planfix 2 min, PlanningPME 5 min) then behave as they do in production, where a cycle re-reads
+only what changed in the last few minutes, instead of everything the first sync wrote a second
+ago. Rate limits still run on real time.
 
 Requests are counted on the wire by the emulators (``/_emulator/stats``), so they include every
 retry, log-in and read-before-write that syncd makes.
@@ -13,6 +15,8 @@ retry, log-in and read-before-write that syncd makes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -32,17 +36,14 @@ from syncd.connectors.base import Connector
 from syncd.connectors.planfix.connector import build_planfix
 from syncd.connectors.planningpme.connector import build_planningpme
 from syncd.cycle import Cycle, CycleOptions, CycleResult
-from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
-from syncd.emulators.planfix import PlanfixEmulator, PlanfixEmulatorConfig
-from syncd.emulators.planfix_gate import RateGate as PlanfixGate
-from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
-from syncd.emulators.planningpme_gate import RateGate as PlanningPmeGate
 from syncd.pairs import Pair
 from syncd.planner import SIDES, GuardLimits, Side
 from syncd.ratelimit import AccountLimiter, DailyQuota, SlidingWindow
 from syncd.runtime import Remotes, build_pairs, load_mappings
 from syncd.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class BenchClock:
@@ -103,21 +104,57 @@ class Step:
     seconds: float
 
 
-@dataclass
-class Emulators:
-    planfix: PlanfixEmulator
-    planningpme: PlanningPmeEmulator
-    planfix_server: EmulatorServer
-    planningpme_server: EmulatorServer
+class EmulatorProcess:
+    """``python -m tests.benchmarks.emulator_process SYSTEM``, started and stopped by the world."""
 
-    def limit(self, limits: Limits, clock: BenchClock) -> None:
-        """Enforce ``limits`` from now on (the emulators' own gates, as a fresh account has)."""
-        self.planfix.rate_gate = PlanfixGate(limits.planfix, "reject", clock)
-        self.planningpme.gate = PlanningPmeGate(0, limits.planningpme, clock.epoch)
+    def __init__(self, system: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.benchmarks.emulator_process", system],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+        if not self.base_url.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise RuntimeError(f"the {system} emulator did not start (said {self.base_url!r})")
 
     def stop(self) -> None:
-        self.planfix_server.stop()
-        self.planningpme_server.stop()
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # the emulator's signal to stop
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Emulators:
+    planfix: EmulatorProcess
+    planningpme: EmulatorProcess
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=300))
+
+    def url(self, side: Side) -> str:
+        return (self.planfix if side == "planfix" else self.planningpme).base_url
+
+    def bench(self, path: str, body: dict[str, float]) -> None:
+        for side in SIDES:
+            self.http.post(f"{self.url(side)}/_bench/{path}", json=body).raise_for_status()
+
+    def limit(self, limits: Limits) -> None:
+        """Enforce ``limits`` from now on (the emulators' own gates, as a fresh account has)."""
+        rates: dict[Side, float] = {"planfix": limits.planfix, "planningpme": limits.planningpme}
+        for side, rate in rates.items():
+            self.http.post(f"{self.url(side)}/_bench/rate", json={"rate": rate}).raise_for_status()
+
+    def stop(self) -> None:
+        self.http.close()
+        self.planfix.stop()
+        self.planningpme.stop()
 
 
 @dataclass
@@ -147,25 +184,21 @@ class World:
         self.remotes.close()
         self.people.close()
         self.limits = limits
-        self.emulators.limit(limits, self.clock)
+        self.emulators.limit(limits)
         self._connect()
         for entity in ("task", "event"):  # log in now, so the first measured cycle does not
             self.remotes.by_entity[entity].get("0")
             self.people.by_entity[entity].get("0")
 
-    @property
-    def planfix(self) -> EmulatorServer:
-        return self.emulators.planfix_server
-
-    @property
-    def planningpme(self) -> EmulatorServer:
-        return self.emulators.planningpme_server
+    def advance(self, seconds: float) -> None:
+        """Move wall time forward for syncd and both emulators."""
+        self.clock.advance(seconds)
+        self.emulators.bench("clock", {"offset": self.clock.offset})
 
     # -- the emulators' control API ----------------------------------------------------------
 
     def _control(self, side: Side, method: str, path: str, body: Any = None) -> Any:
-        server = self.planfix if side == "planfix" else self.planningpme
-        response = self.http.request(method, f"{server.base_url}/_emulator/{path}", json=body)
+        response = self.http.request(method, f"{self.emulators.url(side)}/_emulator/{path}", json=body)
         response.raise_for_status()
         return response.json()
 
@@ -215,7 +248,6 @@ class World:
         self.people.close()
         self.store.close()
         self.http.close()
-        self.emulators.stop()
 
 
 def scaled_window(rate: float) -> SlidingWindow:
@@ -260,28 +292,32 @@ def _remotes(settings: Settings, clock: BenchClock, limits: Limits) -> Remotes:
 def world(limits: Limits = Limits()) -> Iterator[World]:
     """A fresh world in a temporary directory; everything is stopped and removed afterwards."""
     clock = BenchClock()
-    pf = PlanfixEmulator(PlanfixEmulatorConfig(rate=limits.planfix, daily_quota=0), clock)
-    pme = PlanningPmeEmulator(EmulatorOptions(hourly_limit=0, rate=limits.planningpme), clock=clock.epoch)
-    emulators = Emulators(pf, pme, EmulatorServer(pf.build_app()).start(), EmulatorServer(pme.app).start())
-    with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
-        config = Path(tmp) / "syncd.toml"
-        sections: dict[str, dict[str, Any]] = {
-            # Both limits are kept by the world's own limiters (see _remotes); these only pass the
-            # settings' checks. The quota is out of the way: table 5 works it out.
-            "planfix": {"requests_per_second": 50.0, "daily_quota": 1_000_000, "quota_reserve": 0.1},
-            "planningpme": {"requests_per_hour": 1_000_000},
-            "sync": {"max_delete": 1000, "max_delete_percent": 100},
-        }
-        config.write_text(
-            emulator_config(
-                emulators.planfix_server.base_url, emulators.planningpme_server.base_url, sections
-            )
-        )
-        settings = load_settings(config)
-        specs = load_mappings(settings, config.parent)
-        store = Store.open(settings.state.path)
-        w = World(limits, clock, emulators, settings, specs, store)
-        try:
-            yield w
-        finally:
-            w.close()
+    planfix = EmulatorProcess("planfix")
+    try:
+        planningpme = EmulatorProcess("planningpme")
+    except BaseException:
+        planfix.stop()
+        raise
+    emulators = Emulators(planfix, planningpme)
+    try:
+        emulators.limit(limits)
+        with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
+            config = Path(tmp) / "syncd.toml"
+            sections: dict[str, dict[str, Any]] = {
+                # Both limits are kept by the world's own limiters (see _remotes); these only pass
+                # the settings' checks. The quota is out of the way: table 5 works it out.
+                "planfix": {"requests_per_second": 50.0, "daily_quota": 1_000_000, "quota_reserve": 0.1},
+                "planningpme": {"requests_per_hour": 1_000_000},
+                "sync": {"max_delete": 1000, "max_delete_percent": 100},
+            }
+            config.write_text(emulator_config(planfix.base_url, planningpme.base_url, sections))
+            settings = load_settings(config)
+            specs = load_mappings(settings, config.parent)
+            store = Store.open(settings.state.path)
+            w = World(limits, clock, emulators, settings, specs, store)
+            try:
+                yield w
+            finally:
+                w.close()
+    finally:
+        emulators.stop()
