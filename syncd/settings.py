@@ -265,7 +265,8 @@ def _format_validation_error(exc: ValidationError, path: Path) -> str:
 def _check_credentials(settings: Settings, path: Path) -> None:
     missing: list[str] = []
     pf = settings.planfix
-    if pf.api_key is None and pf.login is None:
+    if pf.api_key is None:
+        # Legacy login/password calls carry the API key too (HTTP Basic "apiKey:").
         missing.append("planfix.api_key (or api_key_file, SYNCD_PLANFIX_API_KEY)")
     if pf.api_key is not None and pf.token is None and pf.password is None:
         missing.append("planfix.token (or token_file, SYNCD_PLANFIX_TOKEN)")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -12,6 +15,7 @@ from syncd.connectors.http import RetryPolicy
 from syncd.connectors.planfix import PlanfixClient, build_planfix
 from syncd.errors import (
     AuthError,
+    ConfigError,
     FatalRemoteError,
     ProtocolError,
     QuotaExhaustedError,
@@ -23,7 +27,8 @@ from syncd.errors import (
 from syncd.ratelimit import planfix_limiter
 from tests.planfix.conftest import FAST_RETRY, FakeClock, Planfix, connect, fast_limiter
 
-LEGACY: dict[str, object] = {"api_key": None, "token": None, "login": "demo", "password": "demo"}
+LEGACY: dict[str, object] = {"token": None, "login": "demo", "password": "demo"}
+"""Legacy auth keeps the API key: every call carries it as HTTP Basic ``apiKey:`` besides the sid."""
 
 
 def client_for(
@@ -72,8 +77,45 @@ def test_a_session_that_never_works_fails_after_one_renewal(start_planfix: Calla
 
 
 def test_a_wrong_password_is_an_auth_error(planfix: Planfix) -> None:
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError, match=r"planfix\.login and planfix\.password"):
         client_for(planfix, legacy=True, password="wrong").call("task.getList")
+
+
+def test_legacy_calls_carry_the_api_key_as_basic_auth_besides_the_sid(planfix: Planfix) -> None:
+    """ПланФикс_API__Авторизация_по_логину_и_паролю.md: Basic base64("apiKey:") on every request."""
+    seen: list[tuple[str, bytes]] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append((request.headers.get("authorization", ""), request.read()))
+            return super().handle_request(request)
+
+    settings = planfix.settings(**LEGACY)
+    client = PlanfixClient(settings, fast_limiter(), transport=Recording(), retry=FAST_RETRY)
+    client.call("task.getList")
+    basic = "Basic " + base64.b64encode(b"demo-key:").decode()
+    assert [header for header, _ in seen] == [basic, basic]
+    assert b"<sid>" not in seen[0][1] and b"<sid>" in seen[1][1]
+
+
+def test_legacy_auth_without_an_api_key_is_a_config_error(planfix: Planfix) -> None:
+    with pytest.raises(ConfigError, match="api_key"):
+        client_for(planfix, legacy=True, api_key=None)
+
+
+def test_writes_are_silent_and_reads_carry_no_silent(planfix: Planfix) -> None:
+    """XML_API_v1.md: <silent>1</silent> at the root of any request: no notification, no history."""
+    pf = connect(planfix)
+    task = pf.tasks.create({"title": "quiet"}, marker="E-1")
+    pf.tasks.update(task.key, {"title": "still quiet"})
+    pf.tasks.set_marker(task.key, "E-2")
+    pf.tasks.delete(task.key)
+    contact = pf.contacts.create({"name": "Ana", "email": "ana@example.com"}, marker="E-3")
+    pf.contacts.update(contact.key, {"lastName": "López"})
+    pf.contacts.set_marker(contact.key, None)
+    pf.contacts.delete(contact.key)
+    stats = planfix.stats()
+    assert stats["writes"] == 8 and stats["notifications"] == 0
 
 
 @pytest.mark.parametrize(
@@ -86,6 +128,16 @@ def test_a_wrong_password_is_an_auth_error(planfix: Planfix) -> None:
         ({"fail_next": 1, "error": "0022"}, FatalRemoteError, "0022"),
         ({"fail_next": 1, "error": "0004"}, FatalRemoteError, "0004"),
         ({"fail_next": 1, "error": "0001"}, AuthError, "0001"),
+        ({"fail_next": 1, "error": "1001"}, AuthError, "1001"),
+        ({"fail_next": 1, "error": "0002"}, FatalRemoteError, "0002"),
+        ({"fail_next": 1, "error": "0010"}, FatalRemoteError, "0010"),
+        ({"fail_next": 1, "error": "0013"}, FatalRemoteError, "0013"),
+        ({"fail_next": 1, "error": "0014"}, FatalRemoteError, "0014"),
+        ({"fail_next": 1, "error": "0020"}, FatalRemoteError, "0020"),
+        ({"fail_next": 1, "error": "0023"}, FatalRemoteError, "0023"),
+        ({"fail_next": 1, "error": "0104"}, RecordError, "0104"),
+        ({"fail_next": 1, "error": "0105"}, RecordError, "0105"),
+        ({"fail_next": 10, "error": "0011"}, ServerError, "0011"),
         ({"fail_next": 1, "error": "4242"}, RecordError, "4242"),
         ({"fail_next": 1, "error": 401}, AuthError, None),
         ({"unauthorized_next": 1}, AuthError, "0012"),
@@ -140,14 +192,21 @@ def test_a_bad_request_logs_its_shape_without_values(planfix: Planfix) -> None:
     assert "SECRET-TITLE" not in str(logs) and "demo-token" not in str(logs)
 
 
-def test_a_per_second_0007_pauses_the_account_and_retries(planfix: Planfix) -> None:
+def test_0007_is_the_daily_limit_and_pauses_the_account_until_the_day_turns(planfix: Planfix) -> None:
+    """planfix-xml-api.md corrections: 0007 is the daily limit; retrying after a second burns the day."""
     clock = FakeClock()
+    clock.set_local(datetime(2026, 12, 2, 22, 30))
     client = client_for(planfix, clock)
     planfix.faults(fail_next=1, error="0007")
-    start = clock.monotonic()
+    with pytest.raises(QuotaExhaustedError, match=r"2026-12-03T00:00:00\+03:00") as caught:
+        client.call("task.getList")
+    assert caught.value.retry_after == pytest.approx(90 * 60)
+    with pytest.raises(QuotaExhaustedError):
+        client.call("task.getList")
+    assert planfix.stats()["by_method"] == {"task.getList": 1}, "nothing retried, nothing more sent"
+    clock.advance(90 * 60 + 1)
     client.call("task.getList")
-    assert clock.monotonic() - start >= 1.0, "the account waited out the limit"
-    assert planfix.stats()["by_method"] == {"task.getList": 2}
+    assert planfix.stats()["by_method"] == {"task.getList": 2}, "the next day it works again"
 
 
 def test_the_daily_quota_stops_every_further_request(start_planfix: Callable[..., Planfix]) -> None:

@@ -3,12 +3,13 @@ copy read ahead is used only while fresh, and a contact update can use the copy 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from syncd.connectors.planfix import PlanfixConnectors
 from syncd.errors import NotFoundError
+from syncd.ratelimit import AccountLimiter, SlidingWindow
 from tests.planfix.conftest import FakeClock, Planfix, connect, fast_limiter
 
 
@@ -39,7 +40,7 @@ def test_announced_updates_read_their_tasks_a_batch_at_a_time(
         pf.tasks.update(key, {"title": f"renamed {i}"})
 
     by_method = planfix.stats()["by_method"]
-    assert by_method == {"task.getMulti": 2, "task.update": 12}, "10 read with the first, 2 with the 11th"
+    assert by_method == {"task.getMulti": 4, "task.update": 12}, "3 tasks read per task.getMulti"
     titles = {str(t["id"]): t["title"] for t in planfix.records("tasks")}
     assert [titles[k] for k in keys] == [f"renamed {i}" for i in range(12)]
     assert {t["importance"] for t in planfix.records("tasks")} == {"HIGH"}, "unmapped fields kept"
@@ -62,6 +63,23 @@ def test_a_copy_read_ahead_is_not_used_once_stale(
     task = next(t for t in planfix.records("tasks") if str(t["id"]) == second)
     assert (task["title"], task["importance"]) == ("two", "LOW"), "the other edit was not undone"
     people.close()
+
+
+def test_the_copy_each_update_writes_back_is_measured_and_stays_young(
+    start_planfix: Callable[..., Planfix],
+) -> None:
+    """At Planfix's pace (1 request/s here, on a fake clock) a written copy is at most ~3 s old."""
+    clock = FakeClock()
+    planfix = start_planfix(clock=clock)
+    paced = connect(planfix, AccountLimiter("planfix", [SlidingWindow(1, 1.0)], None, clock))
+    keys = _tasks(paced, 9)
+    paced.tasks.expect_updates(keys)
+    for i, key in enumerate(keys):
+        paced.tasks.update(key, {"title": f"renamed {i}"})
+    ages = paced.tasks.copy_ages
+    assert ages.count == 9
+    assert 0 < ages.max <= paced.tasks.read_ahead + 0.5, f"oldest copy written back: {ages.max:.2f} s"
+    paced.close()
 
 
 def test_without_announcement_each_update_reads_its_task(planfix: Planfix, pf: PlanfixConnectors) -> None:

@@ -6,14 +6,17 @@ from typing import Any
 
 import pytest
 
-from syncd.connectors.planfix.codes import error_for_code, error_for_status, is_quota_message
-from syncd.connectors.planfix.records import contact_params, merge_record, task_params
+from syncd.connectors.planfix.codes import error_for_code, error_for_status
+from syncd.connectors.planfix.contacts import contact_add_params, contact_update_params
+from syncd.connectors.planfix.tasks import task_params, task_update_params
+from syncd.connectors.planfix.values import merge_record
 from syncd.connectors.planfix.xml import Param
 from syncd.errors import (
     AuthError,
     FatalRemoteError,
     NotFoundError,
     ProtocolError,
+    QuotaExhaustedError,
     RateLimitedError,
     RecordError,
     ServerError,
@@ -65,7 +68,7 @@ def test_a_full_task_is_written_in_the_write_shape() -> None:
 
 def test_only_the_given_fields_are_written() -> None:
     assert task_params({"title": "only"}) == [("title", "only")]
-    assert contact_params({"email": " a@b.example "}) == [("email", "a@b.example")]
+    assert contact_add_params({"email": " a@b.example "}) == [("email", "a@b.example"), ("isCompany", "0")]
 
 
 def test_an_unset_date_is_cleared_explicitly() -> None:
@@ -93,9 +96,61 @@ def test_impossible_values_are_refused_before_sending_naming_the_field(
         task_params(record)
 
 
+def test_update_writes_every_writable_parameter_of_the_page_even_when_unset() -> None:
+    """ПланФикс_API_task.update.md: parameters not given are reset, so all of them are written."""
+    params = as_dict(task_update_params({"title": "T", "owner": {"id": "1"}, "status": "2"}))
+    assert set(params) >= {
+        "title", "description", "importance", "status", "checkResult", "owner", "parent", "project",
+        "client", "startDateIsSet", "startTimeIsSet", "endDateIsSet", "endTimeIsSet", "isSummary",
+        "durationIsSet", "workers", "members", "auditors", "customData",
+    }  # fmt: skip
+    assert params["workers"] == [("users", []), ("groups", [])]
+    assert (params["parent"], params["client"], params["durationIsSet"]) == ([("id", "0")], [("id", "0")], "0")
+
+
+def test_update_writes_people_groups_duration_and_every_custom_value_as_read() -> None:
+    task = {
+        "title": "T",
+        "statusSet": "2",
+        "checkResult": True,
+        "parent": {"id": "1000007"},
+        "isSummary": False,
+        "duration": "90",
+        "durationUnit": "0",
+        "workers": [{"id": "2", "name": "M"}],
+        "workerGroups": [{"id": "11", "name": "Field team"}],
+        "members": [{"id": "3", "name": "O"}],
+        "memberGroups": [],
+        "auditors": [{"id": "4", "name": "J"}],
+        "auditorGroups": [{"id": "12", "name": "Office"}],
+        "customData": {"101": "E-1", "103": "1500", "104": "7"},
+    }
+    params = as_dict(task_update_params(task))
+    assert (params["statusSet"], params["checkResult"], params["parent"]) == ("2", "1", [("id", "1000007")])
+    assert (params["duration"], params["durationUnit"], params["durationIsSet"]) == ("90", "0", "1")
+    assert params["workers"] == [("users", [("id", "2")]), ("groups", [("id", "11")])]
+    assert params["members"] == [("users", [("id", "3")]), ("groups", [])]
+    assert params["auditors"] == [("users", [("id", "4")]), ("groups", [("id", "12")])]
+    assert [dict(v)["id"] for _, v in params["customData"]] == ["101", "103", "104"]
+
+
+def test_a_company_is_written_by_its_name_and_its_kind_cannot_change_on_update() -> None:
+    """ПланФикс_API_contact.add.md has isCompany; contact.update.md has not."""
+    assert contact_add_params({"isCompany": True, "name": "", "companyName": "ACME"}) == [
+        ("name", "ACME"),
+        ("isCompany", "1"),
+    ]
+    person = {"isCompany": False, "name": "Ana"}
+    assert contact_update_params(person, {"name": "Ana María", "companyName": "ignored"}) == [
+        ("name", "Ana María")
+    ]
+    with pytest.raises(RecordError, match="isCompany"):
+        contact_update_params(person, {"isCompany": True})
+
+
 def test_contact_params_write_phones_and_booleans() -> None:
     params = as_dict(
-        contact_params(
+        contact_add_params(
             {
                 "isCompany": True,
                 "phones": [{"number": "+7 1", "typeId": "2"}, {"number": " "}],
@@ -124,7 +179,17 @@ def test_merge_keeps_unmapped_fields_and_merges_custom_values() -> None:
         ("0022", FatalRemoteError),
         ("0024", FatalRemoteError),
         ("3014", ServerError),
-        ("0007", RateLimitedError),
+        ("0011", ServerError),
+        ("0002", FatalRemoteError),
+        ("0010", FatalRemoteError),
+        ("0013", FatalRemoteError),
+        ("0014", FatalRemoteError),
+        ("0020", FatalRemoteError),
+        ("0023", FatalRemoteError),
+        ("1001", AuthError),
+        ("0104", RecordError),
+        ("0105", RecordError),
+        ("0007", QuotaExhaustedError),
         ("0015", RecordError),
         ("8010", RecordError),
         ("0003", RecordError),
@@ -173,8 +238,6 @@ def test_http_statuses(status: int, kind: type[Exception]) -> None:
     assert type(error_for_status(status, "http://x/xml/", method="m", retry_after=None)) is kind
 
 
-def test_quota_or_rate() -> None:
-    assert is_quota_message("daily request quota exceeded", None)
-    assert is_quota_message("Превышен суточный лимит", None)
-    assert is_quota_message("limit exceeded", "0")
-    assert not is_quota_message("request rate limit exceeded", "512")
+def test_no_access_and_no_right_to_edit_say_what_to_give_the_api_user() -> None:
+    assert "no access" in str(error_for_code("0104", "", method="task.get"))
+    assert "no right to edit" in str(error_for_code("0105", "", method="task.update"))

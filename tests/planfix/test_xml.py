@@ -7,7 +7,8 @@ import pytest
 from lxml import etree
 from structlog.testing import capture_logs
 
-from syncd.connectors.planfix.records import parse_contact, parse_task
+from syncd.connectors.planfix.contacts import parse_contact
+from syncd.connectors.planfix.tasks import parse_task
 from syncd.connectors.planfix.xml import build_request, list_page, parse_reply, request_shape
 from syncd.errors import ProtocolError
 
@@ -51,9 +52,9 @@ PLAIN_TASK = """<?xml version="1.0" encoding="UTF-8"?>
     <owner><id>1</id><name>Иван Петров</name></owner>
     <client><id>0</id><name></name></client>
     <project><id>2</id><title>Installations</title></project>
-    <beginDateTime>23-11-2026 09:00</beginDateTime>
-    <startDate>23-11-2026</startDate><startTime>09:00</startTime>
-    <endDate>24-11-2026</endDate><endTime></endTime>
+    <beginDateTime>20-11-2026 17:42</beginDateTime>
+    <startTime>23-11-2026 09:00</startTime>
+    <endTime>24-11-2026</endTime>
     <workers><users>
       <user><id>4</id><name>John Smith</name></user><user><id>2</id><name>María</name></user>
     </users>
@@ -79,14 +80,22 @@ def test_a_plain_task_reply_becomes_a_native_record() -> None:
         "description": "<p>Код: <b>45#</b></p>",
         "importance": "HIGH",
         "status": "2",
+        "statusSet": "1",
+        "checkResult": False,
         "owner": {"id": "1", "name": "Иван Петров"},
+        "parent": None,
+        "template": None,
         "client": None,
         "project": {"id": "2", "title": "Installations"},
         "startDate": "23-11-2026",
         "startTime": "09:00",
         "endDate": "24-11-2026",
         "endTime": None,
+        "isSummary": False,
+        "duration": "",
+        "durationUnit": "",
         "workers": [{"id": "2", "name": "María"}, {"id": "4", "name": "John Smith"}],
+        "workerGroups": [{"id": "9", "name": "Field team"}],
         "customData": {"101": "E-5"},
     }
 
@@ -113,15 +122,32 @@ def test_a_wild_task_reply_with_dates_in_start_time_and_missing_elements() -> No
     assert task["description"] == "" and task["importance"] == "AVERAGE" and task["general"] == ""
 
 
-def test_begin_date_time_alone_gives_the_start() -> None:
+def test_begin_date_time_is_the_creation_time_never_the_start() -> None:
+    """ПланФикс_API_task.get.md: beginDateTime is "время создания задачи"."""
     el = etree.fromstring("<task><id>1</id><beginDateTime>01-02-2027 08:15</beginDateTime></task>")
     task = parse_task(el)
-    assert (task["startDate"], task["startTime"]) == ("01-02-2027", "08:15")
+    assert (task["startDate"], task["startTime"], task["endDate"]) == (None, None, None)
+
+
+def test_members_and_auditors_are_read_only_where_the_reply_has_them() -> None:
+    """ПланФикс_API_task.getList.md: getList returns no members and auditors; task.get does."""
+    listed = parse_task(etree.fromstring("<task><id>1</id><workers><users/></workers></task>"))
+    assert "members" not in listed and "auditors" not in listed
+    card = parse_task(
+        etree.fromstring(
+            "<task><id>1</id><members><users><user><id>3</id><name>O</name></user></users>"
+            "<groups><group><id>12</id><name>Office</name></group></groups></members>"
+            "<auditors><users/><groups/></auditors></task>"
+        )
+    )
+    assert card["members"] == [{"id": "3", "name": "O"}]
+    assert card["memberGroups"] == [{"id": "12", "name": "Office"}]
+    assert (card["auditors"], card["auditorGroups"]) == ([], [])
 
 
 def test_an_unreadable_date_names_the_task_and_field() -> None:
-    el = etree.fromstring("<task><id>9</id><startDate>soon</startDate></task>")
-    with pytest.raises(ProtocolError, match=r"task 9: startDate 'soon'"):
+    el = etree.fromstring("<task><id>9</id><startTime>soon</startTime></task>")
+    with pytest.raises(ProtocolError, match=r"task 9: startTime 'soon'"):
         parse_task(el)
 
 
@@ -142,8 +168,9 @@ def test_a_contact_with_word_booleans_comments_and_unknown_attributes() -> None:
     contact = parse_contact(el)
     assert contact["lastName"] == "O'Brien & Co"
     assert contact["isCompany"] is True
+    assert (contact["name"], contact["companyName"]) == ("", "Ольга")
     assert contact["phones"] == [{"number": "+7 900", "typeId": "2"}]
-    assert contact["email"] == "" and contact["companyName"] == "" and contact["customData"] == {}
+    assert contact["email"] == "" and contact["customData"] == {}
     assert contact["lastUpdateDate"] == "22-11-2026 07:58"
 
 

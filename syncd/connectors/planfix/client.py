@@ -1,12 +1,17 @@
 """The Planfix API client: one method call in, the ``<response>`` element (or an exception) out.
 
 Authentication is the API key + token as HTTP Basic auth when a token is configured, else the
-legacy ``auth.login`` session: its ``sid`` goes into every body and an expired session (0005)
-is renewed once per call. Every request goes through the shared ``HttpTransport`` (account
-limiter, request counter, retries of transient faults); writes ask the limiter with priority
-``write``. A 0007 reply pauses the whole account: for a second when it is the per-second rate,
-until the quota day ends when it is the daily quota (the limiter then refuses further requests).
-``X-RateLimit-Remaining`` feeds the limiter's quota estimate whenever the remote's value changes.
+legacy ``auth.login`` session: its ``sid`` goes into every body, and every request, ``auth.login``
+included, still carries HTTP Basic ``base64(apiKey + ":")``
+(``ПланФикс_API__Авторизация_по_логину_и_паролю.md``).
+An expired session (0005) is renewed once per call. Every write carries ``<silent>1</silent>`` at
+the request root (``XML_API_v1.md``: allowed on any request; without it a change notifies people
+and is written into the record's history). Every request goes through the shared
+``HttpTransport`` (account limiter, request counter, retries of transient faults); writes ask the
+limiter with priority ``write``. A 0007 reply is the *daily* request limit: the whole account is
+paused until the quota day turns in the account's zone (no retry after a second — that would only
+burn what is left of the day). ``X-RateLimit-Remaining`` feeds the limiter's quota estimate
+whenever the remote's value changes.
 """
 
 from __future__ import annotations
@@ -22,23 +27,20 @@ import structlog
 from syncd.connectors.base import QuotaHint, RequestCounter
 from syncd.connectors.http import HttpTransport, RetryPolicy
 from syncd.connectors.planfix.codes import (
-    RATE_LIMITED,
+    DAILY_LIMIT,
     REQUEST_BUG_CODES,
     SESSION_EXPIRED,
     error_for_code,
     error_for_status,
-    is_quota_message,
 )
 from syncd.connectors.planfix.xml import Element, Param, build_request, parse_reply, request_shape
-from syncd.errors import AuthError, ConfigError, QuotaExhaustedError, RateLimitedError
+from syncd.errors import AuthError, ConfigError, QuotaExhaustedError
 from syncd.ratelimit import AccountLimiter
 from syncd.settings import PlanfixSettings
 
 log = structlog.get_logger(__name__)
 
 SYSTEM = "planfix"
-RATE_PAUSE_SECONDS = 1.0
-"""How long the account rests after a per-second 0007: the documented limit is per second."""
 
 
 class PlanfixClient:
@@ -55,14 +57,18 @@ class PlanfixClient:
         self._url = settings.url
         self._account = settings.account
         self._zone = ZoneInfo(settings.timezone)
-        auth: httpx.BasicAuth | None = None
-        if settings.api_key is not None and settings.token is not None:
-            auth = httpx.BasicAuth(settings.api_key.get_secret_value(), settings.token.get_secret_value())
+        if settings.api_key is None:
+            raise ConfigError("planfix: api_key is required (with token, or with login and password)")
+        api_key = settings.api_key.get_secret_value()
+        if settings.token is not None:
+            auth = httpx.BasicAuth(api_key, settings.token.get_secret_value())
             self._login: tuple[str, str] | None = None
         elif settings.login is not None and settings.password is not None:
+            # Legacy mode: the API key with an empty password, besides the sid in the body.
+            auth = httpx.BasicAuth(api_key, "")
             self._login = (settings.login, settings.password.get_secret_value())
         else:
-            raise ConfigError("planfix: give api_key and token, or login and password")
+            raise ConfigError("planfix: give api_key and token, or api_key, login and password")
         http = httpx.Client(
             auth=auth,
             transport=transport,
@@ -136,7 +142,7 @@ class PlanfixClient:
         sid: str | None = None,
     ) -> Element:
         def build() -> httpx.Request:
-            body = build_request(method, self._account, params, sid=sid)
+            body = build_request(method, self._account, params, sid=sid, silent=write)
             return self._transport.client.build_request("POST", self._url, content=body)
 
         def interpret(response: httpx.Response) -> Element:
@@ -161,8 +167,8 @@ class PlanfixClient:
         if reply.ok:
             return reply.root
         code = reply.code or ""
-        if code == RATE_LIMITED:
-            raise self._rate_limited(method, reply.message, remaining)
+        if code == DAILY_LIMIT:
+            raise self._daily_limit_reached(method)
         if code in REQUEST_BUG_CODES:
             log.error(
                 "planfix.request_rejected",
@@ -173,29 +179,20 @@ class PlanfixClient:
             )
         raise error_for_code(code, reply.message, method=method)
 
-    def _rate_limited(self, method: str, message: str, remaining: str | None) -> RateLimitedError:
-        if is_quota_message(message, remaining):
-            now = self.limiter.clock.now()
-            local = now.astimezone(self._zone)
-            midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), self._zone)
-            wait = max(1.0, (midnight - local).total_seconds())
-            self.limiter.observe_remaining(0)
-            self.limiter.pause(wait)
-            log.error("planfix.daily_quota_exhausted", method=method, resumes_at=midnight.isoformat())
-            return QuotaExhaustedError(
-                f"{method}: Planfix says the daily request quota is used up; "
-                f"no more requests until {midnight.isoformat()}",
-                system=SYSTEM,
-                code=RATE_LIMITED,
-                retry_after=wait,
-            )
-        self.limiter.pause(RATE_PAUSE_SECONDS)
-        log.warning("planfix.rate_limited", method=method)
-        return RateLimitedError(
-            f"{method}: Planfix says too many requests per second",
+    def _daily_limit_reached(self, method: str) -> QuotaExhaustedError:
+        """0007 is the daily limit: pause the account until midnight in its zone, when the day turns."""
+        local = self.limiter.clock.now().astimezone(self._zone)
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), self._zone)
+        wait = max(1.0, (midnight - local).total_seconds())
+        self.limiter.observe_remaining(0)
+        self.limiter.pause(wait)
+        log.error("planfix.daily_quota_exhausted", method=method, resumes_at=midnight.isoformat())
+        return QuotaExhaustedError(
+            f"{method}: Planfix says the daily request limit is used up (0007); "
+            f"syncd makes no Planfix request until {midnight.isoformat()}",
             system=SYSTEM,
-            code=RATE_LIMITED,
-            retry_after=RATE_PAUSE_SECONDS,
+            code=DAILY_LIMIT,
+            retry_after=wait,
         )
 
     def _observe_remaining(self, header: str | None) -> None:

@@ -1,6 +1,8 @@
 """Planfix error codes and HTTP statuses → the syncd exception tree (planfix-xml-api.md, error table).
 
-The grouping follows what the caller does next: fix the credentials (``AuthError``), stop
+Codes and their handling: planfix-xml-api.md (error table and corrections), object codes from
+``Коды_ошибок_XML_API_v1.md``. The grouping follows what the caller does next: fix the credentials
+(``AuthError``), stop
 (``FatalRemoteError``), retry later (``TransientError`` subclasses), or skip this record
 (``RecordError``). Codes this table does not know keep their code in a ``RecordError``, so one
 odd reply fails one record, not the whole run, and the code is visible in the failure queue.
@@ -16,6 +18,7 @@ from syncd.errors import (
     FatalRemoteError,
     NotFoundError,
     ProtocolError,
+    QuotaExhaustedError,
     RateLimitedError,
     RecordError,
     RemoteError,
@@ -29,7 +32,8 @@ DATA_CENTRES: Final = (
     "https://api-us.planfix.com/xml/",
 )
 SESSION_EXPIRED: Final = "0005"
-RATE_LIMITED: Final = "0007"
+DAILY_LIMIT: Final = "0007"
+"""The daily request limit ("maximum daily request limit exceeded"): wait for the day to turn."""
 REQUEST_BUG_CODES: Final = frozenset({"0003", "0009", "0021"})
 """Codes that mean syncd built a wrong request: the request shape is logged (never its values)."""
 
@@ -38,18 +42,31 @@ _AUTH: Final = MappingProxyType(
         "0001": "the API key was rejected: check planfix.api_key",
         "0005": "the session expired",
         "0012": "the token is missing or invalid: check planfix.token",
+        "1001": "wrong login or password: check planfix.login and planfix.password",
     }
 )
 _FATAL: Final = MappingProxyType(
     {
+        "0002": "the API application is blocked: ask the Planfix account's administrator",
         "0004": "unknown account: check planfix.account",
         "0006": "wrong request signature",
         "0008": "unknown API method",
+        "0010": "the Planfix account is frozen: syncd can do nothing until it is active again",
+        "0013": "the API user is not defined: check the user the token or login belongs to",
+        "0014": "the API user is inactive: reactivate that user or use another one's token",
+        "0020": "this action is not allowed for the API user: check that user's rights",
         "0022": "this Planfix plan has no API access (free account)",
+        "0023": "this function is not available in the account's Planfix plan",
         "0024": (
             "wrong data centre for this account: set planfix.url to your account's endpoint, one of "
             + ", ".join(DATA_CENTRES)
         ),
+    }
+)
+_TRANSIENT: Final = MappingProxyType(
+    {
+        "0011": "Planfix is updating its software; syncd tries again later",
+        "3014": "the task is being edited by someone else (a scenario or another API call)",
     }
 )
 _NOT_FOUND: Final = frozenset({"0101", "3001", "8002"})
@@ -59,19 +76,11 @@ _RECORD: Final = MappingProxyType(
         "0009": "a required parameter is missing",
         "0015": "invalid parameter value",
         "0021": "too many objects requested in one call",
+        "0104": "the API user has no access to this record: give that user access to it",
+        "0105": "the API user has no right to edit this record: give that user the right",
         "8010": "invalid e-mail address",
     }
 )
-_QUOTA_WORDS: Final = ("day", "daily", "quota", "сут", "днев", "ден")
-
-
-def is_quota_message(message: str, remaining_header: str | None) -> bool:
-    """Whether a 0007 is the daily quota rather than the per-second rate.
-
-    The code is the same for both; the message (or a remaining quota of 0) tells them apart.
-    """
-    lowered = message.lower()
-    return any(word in lowered for word in _QUOTA_WORDS) or (remaining_header or "").strip() == "0"
 
 
 def error_for_code(code: str, message: str, *, method: str) -> RemoteError:
@@ -83,12 +92,12 @@ def error_for_code(code: str, message: str, *, method: str) -> RemoteError:
         return FatalRemoteError(f"{method}: {_FATAL[code]}{said}", system=SYSTEM, code=code)
     if code in _NOT_FOUND:
         return NotFoundError(f"{method}: object does not exist{said}", system=SYSTEM, code=code)
-    if code == "3014":
-        return ServerError(
-            f"{method}: the task is being edited by someone else{said}", system=SYSTEM, code=code
+    if code in _TRANSIENT:
+        return ServerError(f"{method}: {_TRANSIENT[code]}{said}", system=SYSTEM, code=code)
+    if code == DAILY_LIMIT:
+        return QuotaExhaustedError(
+            f"{method}: the daily request limit is used up{said}", system=SYSTEM, code=code
         )
-    if code == RATE_LIMITED:
-        return RateLimitedError(f"{method}: request limit exceeded{said}", system=SYSTEM, code=code)
     if code in _RECORD:
         return RecordError(f"{method}: {_RECORD[code]}{said}", system=SYSTEM, code=code)
     return RecordError(f"{method}: unknown Planfix error{said}", system=SYSTEM, code=code)

@@ -1,21 +1,30 @@
 """Planfix tasks and contacts as ``Connector``s (syncd/connectors/base.py).
 
+Every write goes out with ``<silent>1</silent>`` (the client adds it): the method pages call it
+mandatory for periodic mass updates, and without it each write notifies people.
+
 Tasks: changes are listed with the "modified since" filter from the cursor minus an overlap
-window (the filter has minute granularity and a naive local zone); ``task.update`` may reset
-fields it is not given, so an update reads the task and sends its full state with the changes
-laid over it; there is no delete, so ``delete`` moves the task to an archive status.
-Contacts: there is no "modified since" filter, so every listing is a full scan; an update sends
-the given fields plus the full, merged custom data (never a partial custom-data list).
-Markers live in a custom field and are written in the same request that creates the record.
-Writes return the record as written (the given fields laid over what was read), without a
-read-back, and an update that would change nothing is not sent: under a 1 request/s limit every
-saved request counts. For the same reason, when the caller announces the tasks it is about to
-update (``expect_updates``), their reads are batched: one ``task.getMulti`` reads the task to
-update and the next few announced ones (``read_ahead``, 10 by default), and a task read ahead is
-used only while it is fresh (``read_ahead_max_age``), so the window in which someone else's edit
-of an unmapped field could be overwritten stays a few requests wide. A contact update may use the
-copy the cycle has just read (``current``) when it sends no custom data: contact updates are
-partial, so a slightly older copy cannot undo anyone's edit.
+window (the filter has minute granularity and a naive local zone). ``task.update`` resets every
+parameter it is not given (``ПланФикс_API_task.update.md``), so an update reads the task right
+before writing it and sends its whole writable state with only the mapped changes laid over it
+(see tasks.py for what that state is). Reads for announced updates (``expect_updates``) are
+batched: one ``task.getMulti`` reads the task to update and the next few announced ones
+(``read_ahead``, 3 by default), and a copy read ahead is used only while it is younger than
+``read_ahead_max_age`` (5 s). At Planfix's 1 request/s the copy a write carries is therefore at
+most a few seconds old: ``copy_ages`` records the age of each written copy, from the end of its
+read to the end of its write, so the window is measured, not assumed. There is no delete:
+``delete`` moves the task to an archive status.
+
+Contacts: ``contact.getList`` lists people unless asked for companies
+(``ПланФикс_API_contact.getList.md``), so every listing reads both targets, asking for
+``lastUpdateDate`` (returned only on request), which becomes the record's modification time.
+There is no "modified since" filter for contacts, so every listing is a full scan. An update
+sends only the changed fields (``contact.update`` is partial) plus the full, merged custom data;
+it may use the copy the cycle has just read (``current``) when it sends no custom data.
+
+Markers live in a string custom field and are written in the same request that creates the
+record. They are looked up with the string custom-field filter (101 for tasks, 4101 for
+contacts), which matches by "contains", so only exact matches are kept.
 """
 
 from __future__ import annotations
@@ -32,21 +41,17 @@ import structlog
 from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, Seen, System
 from syncd.connectors.http import RetryPolicy
 from syncd.connectors.planfix.client import PlanfixClient
+from syncd.connectors.planfix.contacts import contact_add_params, contact_update_params, parse_contact
 from syncd.connectors.planfix.filters import (
-    CONTACT_CUSTOM_FIELD,
-    TASK_CUSTOM_FIELD,
-    custom_field_equals,
+    CONTACT_STRING_FIELD,
+    TASK_STRING_FIELD,
+    custom_field_contains,
     modified_since,
 )
 from syncd.connectors.planfix.paging import PAGE_SIZE, read_pages
-from syncd.connectors.planfix.records import (
-    contact_params,
-    merge_record,
-    parse_contact,
-    parse_task,
-    task_params,
-)
+from syncd.connectors.planfix.tasks import parse_task, task_params, task_update_params
 from syncd.connectors.planfix.times import MINUTE_FORMAT, floor_minute, from_local, split_moment, to_local
+from syncd.connectors.planfix.values import merge_record
 from syncd.connectors.planfix.xml import Element, ListPage, Param, list_page
 from syncd.errors import NotFoundError, ProtocolError
 from syncd.ratelimit import AccountLimiter
@@ -55,11 +60,13 @@ from syncd.settings import PlanfixSettings
 log = structlog.get_logger(__name__)
 
 DEFAULT_OVERLAP = timedelta(minutes=2)
-READ_AHEAD = 10
+READ_AHEAD = 3
 """Tasks one ``task.getMulti`` reads for updates that were announced (at most ``PAGE_SIZE``)."""
-READ_AHEAD_MAX_AGE = 30.0
+READ_AHEAD_MAX_AGE = 5.0
 """Seconds a task read ahead may wait for its update; an older copy is read again."""
 IDENTITY_FIELDS = frozenset({"id", "general", "userid"})
+LAST_UPDATE_DATE: Param = ("fields", [("field", "lastUpdateDate")])
+"""Asks ``contact.get``/``contact.getList`` for the modification time they omit otherwise."""
 
 
 def _changes(data: NativeRecord) -> dict[str, Any]:
@@ -70,13 +77,34 @@ def _custom_value(field_id: str, marker: str | None) -> Param:
     return ("customData", [("customValue", [("id", field_id), ("value", marker or "")])])
 
 
+@dataclass
+class CopyAges:
+    """How old the copies of tasks were that updates wrote back (seconds, read end → write end)."""
+
+    count: int = 0
+    max: float = 0.0
+    total: float = 0.0
+
+    def observe(self, age: float) -> None:
+        self.count += 1
+        self.total += age
+        self.max = max(self.max, age)
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
 class _PlanfixConnector(ABC):
     """What tasks and contacts share: listing pages, marker look-ups, the quota hint."""
 
     system: System = "planfix"
     entity: str
     _marker_filter: str
-    _list_params: tuple[Param, ...] = ()
+    _listings: tuple[tuple[Param, ...], ...] = ((),)
+    """The parameters of each listing that together give every record (one per ``target``)."""
+    _get_params: tuple[Param, ...] = ()
+    """Extra parameters of ``<entity>.get``."""
 
     def __init__(self, client: PlanfixClient, *, marker_field: str) -> None:
         self._client = client
@@ -102,33 +130,39 @@ class _PlanfixConnector(ABC):
         unique: dict[str, RemoteRecord] = {}
         unreadable = False
 
-        def fetch(page: int) -> ListPage:
-            nonlocal unreadable
-            params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *self._list_params]
-            if filters:
-                params.append(("filters", list(filters)))
-            result = list_page(self._client.call(method, params), plural, self.entity, method=method)
-            batch: list[RemoteRecord] = []
-            for el in result.items:
-                try:
-                    batch.append(self._parse(el))
-                except ProtocolError as exc:
-                    if strict:
-                        raise
-                    log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
-                    unreadable = True
-            unique.update((record.key, record) for record in batch)
-            if seen is not None and batch:
-                seen(batch)
-            return result
+        def fetcher(listing: Sequence[Param]) -> Callable[[int], ListPage]:
+            def fetch(page: int) -> ListPage:
+                nonlocal unreadable
+                params: list[Param] = [("pageCurrent", page), ("pageSize", PAGE_SIZE), *listing]
+                if filters:
+                    params.append(("filters", list(filters)))
+                result = list_page(self._client.call(method, params), plural, self.entity, method=method)
+                batch: list[RemoteRecord] = []
+                for el in result.items:
+                    try:
+                        batch.append(self._parse(el))
+                    except ProtocolError as exc:
+                        if strict:
+                            raise
+                        log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
+                        unreadable = True
+                unique.update((record.key, record) for record in batch)
+                if seen is not None and batch:
+                    seen(batch)
+                return result
 
-        pages = read_pages(fetch, what=plural, strict=strict)
-        return list(unique.values()), pages.complete and not unreadable
+            return fetch
+
+        complete = True
+        for listing in self._listings:
+            pages = read_pages(fetcher(listing), what=plural, strict=strict)
+            complete = complete and pages.complete
+        return list(unique.values()), complete and not unreadable
 
     def _get(self, key: str) -> RemoteRecord | None:
         method = f"{self.entity}.get"
         try:
-            root = self._client.call(method, [(self.entity, [("id", key)])])
+            root = self._client.call(method, [(self.entity, [("id", key)]), *self._get_params])
         except NotFoundError:
             return None
         el = root.find(self.entity)
@@ -143,10 +177,11 @@ class _PlanfixConnector(ABC):
         return current
 
     def find_by_marker(self, marker: str) -> list[RemoteRecord]:
-        records, _ = self._list(
-            [custom_field_equals(self._marker_filter, self.marker_field, marker)], strict=True
+        """The string filter matches by "contains": keep only the records whose marker is ``marker``."""
+        found, _ = self._list(
+            [custom_field_contains(self._marker_filter, self.marker_field, marker)], strict=True
         )
-        return records
+        return [r for r in found if str((r.data.get("customData") or {}).get(self.marker_field)) == marker]
 
     def _timed_listing(
         self, read: Callable[[], tuple[list[RemoteRecord], bool]], *, full_scan: bool
@@ -164,12 +199,12 @@ class _PlanfixConnector(ABC):
 
 
 class PlanfixTaskConnector(_PlanfixConnector):
-    """Planfix tasks (native shape: see connectors/base.py and the shared brief)."""
+    """Planfix tasks (native shape: see tasks.py)."""
 
     entity = "task"
-    _marker_filter = TASK_CUSTOM_FIELD
+    _marker_filter = TASK_STRING_FIELD
     # Every task, whatever its status or role, in a stable order so pages do not overlap.
-    _list_params = (("target", "all"), ("sort", "NUMBER_ASC"))
+    _listings = ((("target", "all"), ("sort", "NUMBER_ASC")),)
 
     def __init__(
         self,
@@ -186,6 +221,7 @@ class PlanfixTaskConnector(_PlanfixConnector):
         self.overlap = overlap
         self.read_ahead = max(1, min(PAGE_SIZE, read_ahead))
         self.read_ahead_max_age = read_ahead_max_age
+        self.copy_ages = CopyAges()
         self._expected: dict[str, None] = {}
         self._ahead: dict[str, tuple[RemoteRecord | None, float]] = {}
 
@@ -221,24 +257,25 @@ class PlanfixTaskConnector(_PlanfixConnector):
         self._expected = dict.fromkeys(keys)
         self._ahead.clear()
 
-    def _current(self, key: str) -> RemoteRecord:
-        """The task as it is now: read ahead a moment ago, or read now with the next expected ones."""
+    def _current(self, key: str) -> tuple[RemoteRecord, float]:
+        """The task as it is now (read ahead a moment ago, or now with the next expected ones),
+        and when that copy was read (the limiter clock's monotonic time)."""
         clock = self._client.limiter.clock
         self._expected.pop(key, None)
         ahead = self._ahead.pop(key, None)
         if ahead is not None and clock.monotonic() - ahead[1] <= self.read_ahead_max_age:
-            record = ahead[0]
+            record, read_at = ahead
         else:
             others = [k for k in self._expected if k not in self._ahead][: self.read_ahead - 1]
             if not others:
-                return self._existing(key)
+                return self._existing(key), clock.monotonic()
             found = {r.key: r for r in self._get_multi([key, *others])}
             read_at = clock.monotonic()
             self._ahead.update({k: (found.get(k), read_at) for k in others})
             record = found.get(key)
         if record is None:
             raise NotFoundError(f"task {key} does not exist", system="planfix")
-        return record
+        return record, read_at
 
     def create(self, data: NativeRecord, marker: str | None) -> RemoteRecord:
         record = _changes(data)
@@ -252,12 +289,16 @@ class PlanfixTaskConnector(_PlanfixConnector):
         return RemoteRecord(key=task_id, data={**record, "id": task_id, "general": general})
 
     def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
-        """``current`` is not used: task.update sends the whole task, so it is read right before."""
-        found = self._current(key)
+        """``current`` is not used: the whole task is sent, so it is read right before (module docstring)."""
+        found, read_at = self._current(key)
         merged = merge_record(found.data, _changes(data))
         if merged == found.data:
             return found
-        self._client.call("task.update", [("task", [("id", key), *task_params(merged)])], write=True)
+        params = task_update_params(merged)
+        self._client.call("task.update", [("task", [("id", key), *params])], write=True)
+        age = self._client.limiter.clock.monotonic() - read_at
+        self.copy_ages.observe(age)
+        log.debug("planfix.task_updated", key=key, copy_age_s=round(age, 3))
         return RemoteRecord(key=key, data=merged)
 
     def delete(self, key: str) -> None:
@@ -275,10 +316,12 @@ class PlanfixTaskConnector(_PlanfixConnector):
 
 
 class PlanfixContactConnector(_PlanfixConnector):
-    """Planfix contacts (native shape: see connectors/base.py and the shared brief)."""
+    """Planfix contacts, people and companies (native shape: see contacts.py)."""
 
     entity = "contact"
-    _marker_filter = CONTACT_CUSTOM_FIELD
+    _marker_filter = CONTACT_STRING_FIELD
+    _listings = ((("target", "contact"), LAST_UPDATE_DATE), (("target", "company"), LAST_UPDATE_DATE))
+    _get_params = (LAST_UPDATE_DATE,)
 
     def __init__(self, client: PlanfixClient, *, marker_field: str = "201") -> None:
         super().__init__(client, marker_field=marker_field)
@@ -310,7 +353,7 @@ class PlanfixContactConnector(_PlanfixConnector):
         if marker is not None:
             record["customData"] = {**dict(record.get("customData") or {}), self.marker_field: marker}
         root = self._client.call(
-            "contact.add", [("contact", contact_params(record))], write=True, idempotent=False
+            "contact.add", [("contact", contact_add_params(record))], write=True, idempotent=False
         )
         ids = {tag: (root.findtext(f"contact/{tag}") or "").strip() for tag in ("id", "userid", "general")}
         if not ids["id"]:
@@ -331,9 +374,8 @@ class PlanfixContactConnector(_PlanfixConnector):
             return base
         if "customData" in changes:
             changes["customData"] = merged["customData"]
-        self._client.call(
-            "contact.update", [("contact", [("id", key), *contact_params(changes)])], write=True
-        )
+        params = contact_update_params(base.data, changes)
+        self._client.call("contact.update", [("contact", [("id", key), *params])], write=True)
         return RemoteRecord(key=key, data=merged, modified=base.modified)
 
     def delete(self, key: str) -> None:

@@ -52,12 +52,20 @@ def _append(parent: Element, params: Sequence[Param], path: str) -> None:
             _append(child, value, where)
 
 
-def build_request(method: str, account: str, params: Sequence[Param], *, sid: str | None = None) -> bytes:
-    """The request body for ``method``; ``sid`` only in legacy (login/password) mode."""
+def build_request(
+    method: str, account: str, params: Sequence[Param], *, sid: str | None = None, silent: bool = False
+) -> bytes:
+    """The request body for ``method``; ``sid`` only in legacy (login/password) mode.
+
+    ``silent`` adds ``<silent>1</silent>`` at the root (allowed on any request, ``XML_API_v1.md``):
+    the change then notifies nobody and writes nothing into the record's history.
+    """
     root = etree.Element("request", method=method)
     head: list[Param] = [("account", account)]
     if sid is not None:
         head.append(("sid", sid))
+    if silent:
+        head.append(("silent", "1"))
     _append(root, [*head, *params], "request")
     return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
 
