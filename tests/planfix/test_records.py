@@ -105,7 +105,8 @@ def test_update_writes_every_writable_parameter_of_the_page_even_when_unset() ->
         "durationIsSet", "workers", "members", "auditors", "customData",
     }  # fmt: skip
     assert params["workers"] == [("users", []), ("groups", [])]
-    assert (params["parent"], params["client"], params["durationIsSet"]) == ([("id", "0")], [("id", "0")], "0")
+    assert params["parent"] == params["client"] == [("id", "0")]
+    assert params["durationIsSet"] == "0"
 
 
 def test_update_writes_people_groups_duration_and_every_custom_value_as_read() -> None:
