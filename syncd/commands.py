@@ -6,16 +6,17 @@ import argparse
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
 from state.store import Store
 from syncd.applier import FailurePolicy
-from syncd.cycle import Cycle, CycleOptions, CycleResult
+from syncd.cycle import PAUSED_OUTCOME, Cycle, CycleOptions, CycleResult
 from syncd.errors import ConfigError, RemoteError
 from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging
@@ -135,11 +136,26 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     with open_store(settings.state.path, readonly=True) as store:
         data = store.status_summary()
+    data = {"paused": paused_pairs(data, datetime.now(UTC)), **data}
     if args.json:
         out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return 0
     out.write(render_status(data))
     return 0
+
+
+def paused_pairs(summary: Mapping[str, Any], now: datetime) -> dict[str, str]:
+    """Pairs whose newest cycle was stopped by a used-up quota that has not turned yet, and why."""
+    paused: dict[str, str] = {}
+    newest: dict[str, Mapping[str, Any]] = {}
+    for cycle in summary.get("last_cycles", []):
+        newest.setdefault(str(cycle.get("pair")), cycle)
+    for pair, cycle in newest.items():
+        details = cycle.get("summary") or {}
+        resumes = details.get("resumes_at") if cycle.get("outcome") == PAUSED_OUTCOME else None
+        if resumes and datetime.fromisoformat(resumes) > now:
+            paused[pair] = f"no {details.get('system')} request until {resumes}: {details.get('error')}"
+    return paused
 
 
 def render_status(data: dict[str, object]) -> str:
@@ -149,7 +165,7 @@ def render_status(data: dict[str, object]) -> str:
             lines.append(f"{key}: {len(value)}")
             lines.extend(f"  - {json.dumps(item, ensure_ascii=False, default=str)}" for item in value)
         elif isinstance(value, dict):
-            lines.append(f"{key}:")
+            lines.append(f"{key}:" if value else f"{key}: none")
             lines.extend(f"  {k}: {v}" for k, v in value.items())
         else:
             lines.append(f"{key}: {value}")

@@ -23,7 +23,7 @@ from state.store import Store
 from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
 from syncd.cycle_links import KnowsDeletions, LinkResolverFromStore, LinkSet
-from syncd.errors import GuardError
+from syncd.errors import GuardError, QuotaExhaustedError
 from syncd.pairs import Pair
 from syncd.planner import (
     SIDES,
@@ -95,7 +95,27 @@ class Cycle:
     # -- the pass -------------------------------------------------------------------------
 
     def run(self) -> CycleResult:
+        """One pass; a used-up daily quota is recorded as a cycle, so `syncd status` can say so."""
         started = self.now()
+        try:
+            return self._run(started)
+        except QuotaExhaustedError as exc:
+            if not self.options.dry_run:
+                self._record_pause(started, exc)
+            raise
+
+    def _record_pause(self, started: datetime, exc: QuotaExhaustedError) -> None:
+        now = self.now()
+        resumes = now + timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
+        summary = {
+            "system": exc.system,
+            "error": str(exc),
+            "resumes_at": resumes.isoformat(timespec="seconds") if resumes else None,
+        }
+        cycle_id = self.store.start_cycle(self.pair.name, False, started)
+        self.store.finish_cycle(cycle_id, PAUSED_OUTCOME, summary, now)
+
+    def _run(self, started: datetime) -> CycleResult:
         recovered = [] if self.options.dry_run else self._recover_intents()
         listings = self._read_both(started)
         records: dict[Side, dict[str, RemoteRecord]] = {
@@ -389,6 +409,10 @@ class Cycle:
                 continue
             value = listing.cursor if listing.cursor is not None and listing.cursor <= started else started
             self.store.set_cursor(self.pair.name, side, CURSOR_KIND, value, self.now())
+
+
+PAUSED_OUTCOME = "paused: quota"
+"""The outcome of a cycle stopped by a used-up request quota (its summary says until when)."""
 
 
 def _outcome(result: CycleResult) -> str:
