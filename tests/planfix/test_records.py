@@ -98,7 +98,9 @@ def test_impossible_values_are_refused_before_sending_naming_the_field(
 
 def test_update_writes_every_writable_parameter_of_the_page_even_when_unset() -> None:
     """ПланФикс_API_task.update.md: parameters not given are reset, so all of them are written."""
-    params = as_dict(task_update_params({"title": "T", "owner": {"id": "1"}, "status": "2"}))
+    params = as_dict(
+        task_update_params({"title": "T", "owner": {"id": "1"}, "status": "2", "statusSet": "1"})
+    )
     assert set(params) >= {
         "title", "description", "importance", "status", "checkResult", "owner", "parent", "project",
         "client", "startDateIsSet", "startTimeIsSet", "endDateIsSet", "endTimeIsSet", "isSummary",
@@ -107,6 +109,11 @@ def test_update_writes_every_writable_parameter_of_the_page_even_when_unset() ->
     assert params["workers"] == [("users", []), ("groups", [])]
     assert params["parent"] == params["client"] == [("id", "0")]
     assert params["durationIsSet"] == "0"
+
+
+def test_a_task_read_without_its_process_is_not_written() -> None:
+    with pytest.raises(RecordError, match="statusSet"):
+        task_update_params({"title": "T", "status": "2"})
 
 
 def test_update_writes_people_groups_duration_and_every_custom_value_as_read() -> None:

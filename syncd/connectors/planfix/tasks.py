@@ -239,6 +239,14 @@ def task_update_params(record: Mapping[str, Any]) -> list[Param]:
 
     ``record`` is a task as ``task.get``/``task.getMulti`` read it, with changes laid over it.
     Unset references are written as ``0`` and unset dates with their ``IsSet`` flags at 0, so
-    what Planfix "resets" is exactly what the record says.
+    what Planfix "resets" is exactly what the record says. A task read without its process
+    (``statusSet``) is not written: Planfix would move it into the default process.
     """
+    if record.get("statusSet") in (None, ""):
+        raise bad(
+            "task",
+            "statusSet",
+            "the task was read without its process; writing it would move it into the default process,"
+            " so it is left unchanged (check that the API user can see the task's process)",
+        )
     return _task_params(record, full=True)
