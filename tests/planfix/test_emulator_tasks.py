@@ -316,3 +316,31 @@ def test_update_custom_data_changes_only_the_values_given(planfix: Planfix) -> N
     task = get_task(planfix, task_id)
     assert custom(task)["103"] == ("7", "7") and custom(task)["104"] == ("2", "Кондиционер")
     assert ids(task["members"]) == (["5"], ["2"])
+
+
+# ---------------------------------------------------------------- seed
+
+
+def test_seed_fills_tasks_and_contacts_richly(start_planfix: Callable[..., Planfix]) -> None:
+    """Seeded tasks carry what people fill in (task.get.md card) and contacts include companies
+    (contact.getList.md target=company), deterministically for a seed."""
+    planfix = start_planfix(clock=FakeClock())
+    planfix.seed(tasks=60, contacts=30, seed=5)
+    tasks, contacts = planfix.records("tasks"), planfix.records("contacts")
+    assert {t["statusSet"] for t in tasks} == {"1", "2"}
+    assert any(t["members"]["users"] for t in tasks) and any(t["auditors"]["groups"] for t in tasks)
+    assert any(t["workers"]["groups"] for t in tasks)
+    assert any(t["parent"]["id"] != "0" for t in tasks) and any(t["isSummary"] == "1" for t in tasks)
+    assert any(t["project"]["id"] != "0" for t in tasks) and any(t["duration"] for t in tasks)
+    assert any(t["checkResult"] == "1" for t in tasks)
+    assert max(len(custom(t)) for t in tasks) >= 3
+    assert all(t["beginDateTime"] for t in tasks)
+    companies = [c for c in contacts if c["isCompany"] == "1"]
+    people = [c for c in contacts if c["isCompany"] == "0"]
+    assert companies and people and all(c["name"] and not c["lastName"] for c in companies)
+    company_ids = {c["id"] for c in companies}
+    linked = [p for p in people if p["contractors"]]
+    assert linked and all(link["id"] in company_ids for p in linked for link in p["contractors"])
+    planfix.control("POST", "reset")
+    planfix.seed(tasks=60, contacts=30, seed=5)
+    assert (planfix.records("tasks"), planfix.records("contacts")) == (tasks, contacts)
