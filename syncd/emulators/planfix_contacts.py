@@ -67,12 +67,16 @@ def _apply_contact_patch(contact: Contact, patch: ContactPatch) -> None:
     contact.custom = {key: value for key, value in sorted(contact.custom.items()) if value}
 
 
-def _find_contact(ctx: MethodContext, el: Element) -> Contact:
+def _find_contact(ctx: MethodContext, el: Element, *, id_first: bool = False) -> Contact:
+    """contact.get prefers general, then userid, then id; contact.update uses general only
+    when id is not given (each as its page says)."""
     contact_id = optional_int(el, "id")
     general = optional_int(el, "general")
     userid = optional_int(el, "userid")
     if contact_id is None and general is None and userid is None:
         raise ApiError("0009", "required parameter contact/id is missing")
+    if id_first and contact_id is not None:
+        general = userid = None
     contact = ctx.store.find_contact(id_=contact_id, general=general, userid=userid)
     if contact is None:
         raise ApiError("8002", f"contact {general or userid or contact_id} not found")
@@ -153,7 +157,7 @@ def contact_add(ctx: MethodContext, req: Element) -> list[Element]:
 def contact_update(ctx: MethodContext, req: Element) -> list[Element]:
     """ПланФикс_API_contact.update.md: only the parameters given change; ``isCompany`` never."""
     el = part(req, "contact")
-    contact = _find_contact(ctx, el)
+    contact = _find_contact(ctx, el, id_first=True)
     _apply_contact_patch(contact, _contact_patch(el))
     contact.modified = ctx.now
     reply = etree.Element("contact")
@@ -164,7 +168,7 @@ def contact_update(ctx: MethodContext, req: Element) -> list[Element]:
 
 def contact_delete(ctx: MethodContext, req: Element) -> list[Element]:
     """ПланФикс_API_contact.delete.md."""
-    contact = _find_contact(ctx, part(req, "contact"))
+    contact = _find_contact(ctx, part(req, "contact"), id_first=True)
     del ctx.store.contacts[contact.id]
     for other in ctx.store.contacts.values():
         if contact.id in other.contractors:

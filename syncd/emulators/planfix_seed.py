@@ -138,7 +138,7 @@ def _task(store: PlanfixStore, rng: random.Random, now: datetime, clients: list[
         general=general,
         title=f"{rng.choice(_JOBS)}{' — ' + place if place else ''}",
         created=created,
-        modified=now - timedelta(minutes=rng.randint(5, 4000), seconds=rng.randint(0, 59)),
+        modified=max(created, now - timedelta(minutes=rng.randint(5, 4000), seconds=rng.randint(0, 59))),
         description=rng.choice(_DESCRIPTIONS),
         importance=rng.choice(IMPORTANCES),
         status=rng.choice(PROCESSES[process].statuses),

@@ -46,6 +46,18 @@ def test_get_list_lists_people_by_default_and_companies_on_request(planfix: Plan
     assert error_code(planfix.raw(req("contact.getList", "<target>all</target>"))) == "0015"
 
 
+def test_get_list_by_company_lists_its_people(planfix: Planfix) -> None:
+    """ПланФикс_API_contact.getList.md: <company> limits the list to that company's contacts."""
+    planfix.seed(contacts=30, seed=5)
+    linked = [c for c in planfix.records("contacts") if c["contractors"]]
+    company = linked[0]["contractors"][0]["id"]
+    expected = [c["id"] for c in linked if company in {link["id"] for link in c["contractors"]}]
+    assert (
+        ids_listed(planfix, "contact.getList", f"<company>{company}</company><pageSize>100</pageSize>")
+        == expected
+    )
+
+
 def test_a_company_is_named_by_name_and_company_name_is_no_field(planfix: Planfix) -> None:
     """ПланФикс_API_contact.add.md: a company is isCompany = 1 with its name in ``name``;
     there is no companyName parameter (it is ignored, and never returned)."""
