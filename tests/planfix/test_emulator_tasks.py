@@ -6,6 +6,7 @@ curl user would write it.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from syncd.emulators.planfix import _config_from_args, add_options
 from tests.planfix.conftest import FakeClock, Planfix
 from tests.planfix.test_emulator import add_task, error_code, get_task, ok, req
 
@@ -234,6 +236,14 @@ def test_lenient_option_keeps_members_and_custom_values(start_planfix: Callable[
     ok(planfix.raw(req("task.update", f"<task><id>{task_id}</id><title>new</title></task>")))
     after = get_task(planfix, task_id)
     assert after == {**before, "title": "new"}
+
+
+def test_the_lenient_mode_is_an_explicit_command_line_option() -> None:
+    """``syncd emulate planfix --no-update-resets`` is the only way to the lenient task.update."""
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    assert _config_from_args(parser.parse_args([])).update_resets is True
+    assert _config_from_args(parser.parse_args(["--no-update-resets"])).update_resets is False
 
 
 # ---------------------------------------------------------------- reading
