@@ -89,16 +89,22 @@ class Stats:
 
     by_method: dict[str, int] = field(default_factory=dict)
     writes: int = 0
+    notifications: int = 0
+    """Writes carried out without ``<silent>1</silent>`` (Planfix); each notified people."""
 
     def count(self, method: str, *, write: bool) -> None:
         self.by_method[method] = self.by_method.get(method, 0) + 1
         if write:
             self.writes += 1
 
+    def notify(self) -> None:
+        self.notifications += 1
+
     def as_json(self) -> dict[str, Any]:
         return {
             "total": sum(self.by_method.values()),
             "writes": self.writes,
+            "notifications": self.notifications,
             "by_method": dict(self.by_method),
         }
 

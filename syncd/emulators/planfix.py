@@ -3,8 +3,11 @@
 One ``PlanfixEmulator`` is one account with its own data, limits, faults and statistics; nothing
 is kept at module level, so tests can run several side by side. A request passes, in this order:
 statistics, the per-second rate gate, the daily quota, injected latency and faults, the account
-and credentials, then the method. Every API error is an XML ``<response status="error">`` with
-HTTP 200, as on the real service; only injected HTTP-status faults use another status code.
+and credentials, then the method. ``<silent>1</silent>`` is accepted at the root of any request
+(XML_API_v1.md); a write carried out without it is counted in ``stats.notifications``, because
+on the real service it notifies people and writes into the record's history. Every API error is
+an XML ``<response status="error">`` with HTTP 200, as on the real service; only injected
+HTTP-status faults use another status code.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ from syncd.emulators.common import (
     serve_forever,
 )
 from syncd.emulators.planfix_auth import Credentials, authenticate, check_account, login
+from syncd.emulators.planfix_context import MethodContext
 from syncd.emulators.planfix_gate import OVER_RATE_MODES, OverRate, QuotaCounter, RateGate
-from syncd.emulators.planfix_methods import METHODS, WRITE_METHODS, MethodContext
+from syncd.emulators.planfix_methods import METHODS, WRITE_METHODS
 from syncd.emulators.planfix_model import PlanfixStore
-from syncd.emulators.planfix_params import ApiError
+from syncd.emulators.planfix_params import ApiError, flag, text
 from syncd.emulators.planfix_render import (
     REPLY_SHAPES,
     ReplyShape,
@@ -75,6 +79,7 @@ class PlanfixEmulatorConfig:
     quota_refresh: float = 600.0
     sid_ttl: float = 3600.0
     update_resets: bool = True
+    """task.update resets what it is not given (task.update.md). False is the explicit lenient mode."""
     reply_shape: ReplyShape = "random"
     random_seed: int = 0
 
@@ -97,6 +102,16 @@ def _parse_request(body: bytes) -> _Parsed | ApiError:
         return ApiError("0003", f"XML parse error: root element is <{root.tag}>, expected <request>")
     method = (root.get("method") or "").strip()
     return _Parsed(method, root)
+
+
+def _silent(root: Element) -> bool:
+    """``<silent>`` at the request root: 1 means no notifications, no history entries."""
+    value = text(root, "silent")
+    if value is None or not value.strip():
+        return False
+    if value.strip().lower() not in ("0", "1", "true", "false"):
+        raise ApiError("0015", f"silent: {value!r} is not a bool (0 or 1)")
+    return bool(flag(value))
 
 
 class PlanfixEmulator:
@@ -140,7 +155,8 @@ class PlanfixEmulator:
             return [as_json(task_element(t, self.store, style)) for t in tasks]
         if kind == "contacts":
             contacts = sorted(self.store.contacts.values(), key=lambda c: c.id)
-            return [as_json(contact_element(c, style)) for c in contacts]
+            fields = ("lastUpdateDate",)
+            return [as_json(contact_element(c, self.store, style, fields)) for c in contacts]
         return None
 
     def local_now(self) -> datetime:
@@ -209,17 +225,21 @@ class PlanfixEmulator:
         check_account(creds, parsed.root)
         style = ReplyStyle.pick(self.config.reply_shape, self._rng)
         now = self.clock.monotonic()
+        silent = _silent(parsed.root)
         if parsed.method == "auth.login":
-            sid = login(creds, self.store, parsed.root, now, self.config.sid_ttl)
-            reply = etree.Element("sid")
-            reply.text = sid
-            return envelope([reply], style)
+            sid = login(creds, self.store, parsed.root, authorization, now, self.config.sid_ttl)
+            sid_el = etree.Element("sid")
+            sid_el.text = sid
+            return envelope([sid_el], style)
         authenticate(creds, self.store, parsed.root, authorization, now)
         handler = METHODS.get(parsed.method)
         if handler is None:
             raise ApiError("0008", f"unknown method {parsed.method!r}")
         ctx = MethodContext(self.store, self.local_now(), style, self.config.update_resets)
-        return envelope(handler(ctx, parsed.root), style)
+        body = envelope(handler(ctx, parsed.root), style)
+        if parsed.method in WRITE_METHODS and not silent:
+            self.stats.notify()
+        return body
 
 
 def create_app(config: PlanfixEmulatorConfig | None = None, clock: Clock | None = None) -> Starlette:
@@ -271,7 +291,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-update-resets",
         action="store_true",
-        help="task.update keeps fields it is not given (the real one may reset them)",
+        help="lenient: task.update keeps what it is not given (the real one resets it, as documented)",
     )
     parser.add_argument(
         "--reply-shape",

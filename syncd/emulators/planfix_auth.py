@@ -1,5 +1,9 @@
 """Who may call the emulated API: token auth (HTTP Basic) or a legacy ``auth.login`` session.
 
+Legacy mode (ПланФикс_API__Авторизация_по_логину_и_паролю.md): *every* request, ``auth.login``
+included, carries HTTP Basic ``base64(apiKey + ":")`` — the API key with an empty password — and,
+after the login, ``<sid>`` in the body. A wrong login or password is error 1001.
+
 Secrets are compared in constant time, as a real server should, and never echoed in replies.
 """
 
@@ -54,12 +58,24 @@ def check_account(creds: Credentials, request: Element) -> None:
         raise ApiError("0004", f"unknown account {account!r}")
 
 
+def _legacy_key(creds: Credentials, header: str | None) -> None:
+    """The Basic header every legacy call needs: the API key, with an empty password."""
+    if not header:
+        raise ApiError("0001", "API key missing: legacy calls need HTTP Basic base64(apiKey + ':')")
+    key, token = _basic(header)
+    if not _same(key, creds.api_key):
+        raise ApiError("0001", "wrong API key")
+    if token:
+        raise ApiError("0012", "token invalid: with <sid> the Basic password must be empty (apiKey:)")
+
+
 def authenticate(
     creds: Credentials, store: PlanfixStore, request: Element, header: str | None, now: float
 ) -> None:
     """Raise the error the real service gives for missing, wrong or expired credentials."""
     sid = text(request, "sid")
     if sid is not None:
+        _legacy_key(creds, header)
         expiry = store.sessions.get(sid.strip())
         if expiry is None or expiry <= now:
             store.sessions.pop(sid.strip(), None)
@@ -72,12 +88,15 @@ def authenticate(
         raise ApiError("0012", "token invalid")
 
 
-def login(creds: Credentials, store: PlanfixStore, request: Element, now: float, ttl: float) -> str:
+def login(
+    creds: Credentials, store: PlanfixStore, request: Element, header: str | None, now: float, ttl: float
+) -> str:
     """``auth.login``: a new session id valid for ``ttl`` seconds."""
+    _legacy_key(creds, header)
     user = text(request, "login") or ""
     password = text(request, "password") or ""
     if not (_same(user, creds.login) and _same(password, creds.password)):
-        raise ApiError("0001", "wrong login or password")
+        raise ApiError("1001", "wrong login or password")
     sid = secrets.token_hex(16)
     store.sessions[sid] = now + ttl
     return sid

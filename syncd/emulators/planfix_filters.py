@@ -1,4 +1,11 @@
-"""The list filters the emulator understands: "modified since" (38) and custom-field filters (107, 4101).
+"""The list filters the emulator understands: "modified since" (38) and custom-field filters.
+
+Custom-field filters follow ПланФикс_API_Фильтры_задач.md and ПланФикс_API_Фильтры_контактов.md:
+the filter type names the field's *type*, and a filter of one type on a field of another is refused.
+101/4101 (String) compare by "contains" (``equal`` = contains, ``notequal`` = does not contain,
+case-insensitively), so a lookup by an exact value must check the matches itself; 102/4102 (Number)
+take a number and also ``gt``/``lt``; 106/4106 (List) a value of the list; 107/4107 (Handbook) an
+integer record id — anything else is refused with 0015.
 
 Type 38 compares at *minute* granularity, like the real service: a record's modification time is
 kept with seconds but truncated to the minute before comparing with ``datefrom``. Operator ``gt``
@@ -15,16 +22,27 @@ from datetime import datetime, timedelta
 
 from lxml import etree
 
-from syncd.emulators.planfix_model import Contact, Task
+from syncd.emulators.planfix_model import Contact, CustomField, FieldType, Task
 from syncd.emulators.planfix_params import ApiError, integer, parse_date, parse_minute, required, text
 
 Element = etree._Element
 TaskFilter = Callable[[Task], bool]
 ContactFilter = Callable[[Contact], bool]
+ValueTest = Callable[[str], bool]
 
 MODIFIED_SINCE = "38"
-TASK_CUSTOM_FIELD = "107"
-CONTACT_CUSTOM_FIELD = "4101"
+TASK_CUSTOM_FILTERS: dict[str, FieldType] = {
+    "101": "string",
+    "102": "number",
+    "106": "list",
+    "107": "handbook",
+}
+CONTACT_CUSTOM_FILTERS: dict[str, FieldType] = {
+    "4101": "string",
+    "4102": "number",
+    "4106": "list",
+    "4107": "handbook",
+}
 
 
 def _minute(moment: datetime) -> datetime:
@@ -52,45 +70,92 @@ def _modified_filter(item: Element) -> TaskFilter:
     raise ApiError("0015", f"filter 38: operator {operator!r} is not supported")
 
 
-def _custom_predicate(item: Element, allowed: Mapping[int, str]) -> tuple[int, Callable[[str], bool]]:
-    field_id = integer(required(item, "field"), "filter/field")
-    if field_id not in allowed:
-        raise ApiError("0015", f"filter: no custom field {field_id}")
+def _number(value: str, where: str) -> float:
+    try:
+        return float(value.strip().replace(",", "."))
+    except ValueError:
+        raise ApiError("0015", f"{where}: {value!r} is not a number") from None
+
+
+def _value_test(kind: str, field_type: FieldType, operator: str, wanted: str) -> ValueTest:
+    where = f"filter {kind}"
+    if field_type == "string":
+        needle = wanted.casefold()
+        tests: dict[str, ValueTest] = {
+            "equal": lambda value: needle in value.casefold(),
+            "notequal": lambda value: needle not in value.casefold(),
+        }
+    elif field_type == "number":
+        number = _number(wanted, f"{where} value")
+
+        def num(value: str) -> float | None:
+            try:
+                return float(value.replace(",", ".")) if value.strip() else None
+            except ValueError:
+                return None
+
+        tests = {
+            "equal": lambda value: num(value) == number,
+            "notequal": lambda value: num(value) != number,
+            "gt": lambda value: (n := num(value)) is not None and n > number,
+            "lt": lambda value: (n := num(value)) is not None and n < number,
+        }
+    else:
+        exact = (
+            str(integer(wanted, f"{where} value (a handbook record id)"))
+            if field_type == "handbook"
+            else wanted
+        )
+        tests = {"equal": lambda value: value == exact, "notequal": lambda value: value != exact}
+    if operator not in tests:
+        raise ApiError("0015", f"{where}: operator {operator!r} is not one of {', '.join(tests)}")
+    return tests[operator]
+
+
+def _custom_predicate(
+    item: Element, kind: str, field_type: FieldType, fields: Mapping[int, CustomField]
+) -> tuple[int, ValueTest]:
+    field_id = integer(required(item, "field"), f"filter {kind} field")
+    spec = fields.get(field_id)
+    if spec is None:
+        raise ApiError("0015", f"filter {kind}: no custom field {field_id}")
+    if spec.type != field_type:
+        raise ApiError(
+            "0015",
+            f"filter {kind} is for {field_type} fields; custom field {field_id} ({spec.name}) is {spec.type}",
+        )
     operator = required(item, "operator").strip()
-    wanted = text(item, "value") or ""
-    if operator == "equal":
-        return field_id, lambda value: value == wanted
-    if operator == "notequal":
-        return field_id, lambda value: value != wanted
-    raise ApiError("0015", f"filter: operator {operator!r} is not supported for custom fields")
+    return field_id, _value_test(kind, field_type, operator, text(item, "value") or "")
 
 
-def _task_custom_filter(field_id: int, test: Callable[[str], bool]) -> TaskFilter:
+def _task_custom_filter(field_id: int, test: ValueTest) -> TaskFilter:
     return lambda task: test(task.custom.get(field_id, ""))
 
 
-def _contact_custom_filter(field_id: int, test: Callable[[str], bool]) -> ContactFilter:
+def _contact_custom_filter(field_id: int, test: ValueTest) -> ContactFilter:
     return lambda contact: test(contact.custom.get(field_id, ""))
 
 
-def task_filters(request: Element, fields: Mapping[int, str]) -> list[TaskFilter]:
+def task_filters(request: Element, fields: Mapping[int, CustomField]) -> list[TaskFilter]:
     result: list[TaskFilter] = []
     for item in request.findall("filters/filter"):
         kind = required(item, "type").strip()
         if kind == MODIFIED_SINCE:
             result.append(_modified_filter(item))
-        elif kind == TASK_CUSTOM_FIELD:
-            result.append(_task_custom_filter(*_custom_predicate(item, fields)))
+        elif kind in TASK_CUSTOM_FILTERS:
+            field_id, test = _custom_predicate(item, kind, TASK_CUSTOM_FILTERS[kind], fields)
+            result.append(_task_custom_filter(field_id, test))
         else:
             raise ApiError("0015", f"task filter type {kind} is not emulated")
     return result
 
 
-def contact_filters(request: Element, fields: Mapping[int, str]) -> list[ContactFilter]:
+def contact_filters(request: Element, fields: Mapping[int, CustomField]) -> list[ContactFilter]:
     result: list[ContactFilter] = []
     for item in request.findall("filters/filter"):
         kind = required(item, "type").strip()
-        if kind != CONTACT_CUSTOM_FIELD:
+        if kind not in CONTACT_CUSTOM_FILTERS:
             raise ApiError("0015", f"contact filter type {kind} is not emulated")
-        result.append(_contact_custom_filter(*_custom_predicate(item, fields)))
+        field_id, test = _custom_predicate(item, kind, CONTACT_CUSTOM_FILTERS[kind], fields)
+        result.append(_contact_custom_filter(field_id, test))
     return result

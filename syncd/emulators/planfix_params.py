@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 
 from lxml import etree
 
-from syncd.emulators.planfix_model import DateTimeSlot, Phone
+from syncd.emulators.planfix_model import CustomField, DateTimeSlot, People, Phone
 
 Element = etree._Element
 
@@ -96,7 +96,26 @@ def check_email(value: str) -> str:
     return value
 
 
-def custom_values(parent: Element, allowed: Mapping[int, str]) -> dict[int, str]:
+def _custom_value(field_id: int, spec: CustomField, value: str) -> str:
+    """Refuse a value the field's type cannot hold, as the real service does (0015)."""
+    stripped = value.strip()
+    if not stripped:
+        return ""
+    where = f"customValue {field_id} ({spec.name}, {spec.type})"
+    if spec.type == "number":
+        try:
+            float(stripped.replace(",", "."))
+        except ValueError:
+            raise ApiError("0015", f"{where}: {value!r} is not a number") from None
+    elif spec.type == "date":
+        parse_date(stripped, where)
+    elif spec.type in ("handbook", "list") and stripped not in {v for v, _ in spec.choices}:
+        allowed = ", ".join(v for v, _ in spec.choices)
+        raise ApiError("0015", f"{where}: {value!r} is not one of {allowed}")
+    return stripped if spec.type != "string" else value
+
+
+def custom_values(parent: Element, allowed: Mapping[int, CustomField]) -> dict[int, str]:
     """``<customData><customValue><id/><value/></customValue>…`` → {field id: value}."""
     values: dict[int, str] = {}
     for item in parent.findall("customData/customValue"):
@@ -108,7 +127,7 @@ def custom_values(parent: Element, allowed: Mapping[int, str]) -> dict[int, str]
         field_id = integer(raw_id, "customValue/id")
         if field_id not in allowed:
             raise ApiError("0015", f"customValue/id: no custom field {field_id}")
-        values[field_id] = text(item, "value") or ""
+        values[field_id] = _custom_value(field_id, allowed[field_id], text(item, "value") or "")
     return values
 
 
@@ -140,33 +159,55 @@ def slot_change(task: Element, prefix: str) -> SlotChange:
 
 
 @dataclass
-class WorkersChange:
-    """``replace`` is the new list when ``<workers><users>`` was sent; add/remove patch it."""
+class PeopleChange:
+    """How a request changes workers, members or auditors.
 
-    replace: list[int] | None = None
+    ``users``/``groups`` are the new lists when ``<users>``/``<groups>`` were sent (None: not
+    sent); ``add``/``remove`` are the older ``<addUsers>``/``<delUsers>`` patches of workers.
+    """
+
+    users: list[int] | None = None
+    groups: list[int] | None = None
     add: list[int] = field(default_factory=list)
     remove: list[int] = field(default_factory=list)
 
-    def apply(self, current: list[int]) -> list[int]:
-        result = set(current if self.replace is None else self.replace)
-        result |= set(self.add)
-        result -= set(self.remove)
-        return sorted(result)
+    @property
+    def relative(self) -> bool:
+        """Only ``addUsers``/``delUsers``: a patch of the current list, nothing else is touched."""
+        return self.users is None and self.groups is None and bool(self.add or self.remove)
+
+    def apply(self, current: People, *, resets: bool) -> People:
+        """The new people: what is not given is emptied when ``resets``, else kept."""
+        if self.relative:
+            patched = (set(current.users) | set(self.add)) - set(self.remove)
+            return People(sorted(patched), list(current.groups))
+        users = self.users if self.users is not None else ([] if resets else current.users)
+        groups = self.groups if self.groups is not None else ([] if resets else current.groups)
+        result = (set(users) | set(self.add)) - set(self.remove)
+        return People(sorted(result), sorted(set(groups)))
 
 
-def workers_change(task: Element, users: Mapping[int, str]) -> WorkersChange | None:
-    workers = task.find("workers")
-    if workers is None:
+def people_change(
+    task: Element, tag: str, users: Mapping[int, str], groups: Mapping[int, str]
+) -> PeopleChange | None:
+    """``<{tag}><users><id/>…</users><groups><id/>…</groups></{tag}>``; None when absent."""
+    container = task.find(tag)
+    if container is None:
         return None
-    users_el = workers.find("users")
-    change = WorkersChange(
-        replace=ids_in(users_el, "workers/users/id") if users_el is not None else None,
-        add=ids_in(workers.find("addUsers"), "workers/addUsers/id"),
-        remove=ids_in(workers.find("delUsers"), "workers/delUsers/id"),
+    users_el = container.find("users")
+    groups_el = container.find("groups")
+    change = PeopleChange(
+        users=ids_in(users_el, f"{tag}/users/id") if users_el is not None else None,
+        groups=ids_in(groups_el, f"{tag}/groups/id") if groups_el is not None else None,
+        add=ids_in(container.find("addUsers"), f"{tag}/addUsers/id"),
+        remove=ids_in(container.find("delUsers"), f"{tag}/delUsers/id"),
     )
-    for user in [*(change.replace or []), *change.add, *change.remove]:
+    for user in [*(change.users or []), *change.add, *change.remove]:
         if user not in users:
-            raise ApiError("0015", f"workers: no user {user}")
+            raise ApiError("0015", f"{tag}: no user {user}")
+    for group in change.groups or []:
+        if group not in groups:
+            raise ApiError("5001", f"{tag}: no user group {group}")
     return change
 
 

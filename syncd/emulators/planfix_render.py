@@ -1,16 +1,22 @@
-"""Rendering records the way Planfix replies: several real-world shapes, chosen per reply.
+"""Rendering records the way Planfix replies: the documented card, in several real-world shapes.
 
-Real replies differ in ways a parser must survive (see planfix-xml-api.md "Shapes seen in real
-replies"): the ``<?xml?>`` declaration may be missing, ``totalCount`` may come before ``count``,
-dates come as ``startDate``/``startTime`` pairs or as ``startTime`` holding a date, text may be
-CDATA, booleans may be words, unknown elements appear and empty optional ones may be left out.
-``ReplyStyle`` captures one combination; ``--reply-shape random`` draws one per reply.
+The card is the one ПланФикс_API_task.get.md and ПланФикс_API_contact.get.md show: a task's
+``beginDateTime`` is its creation time, its planned start and end are ``startTime``/``endTime``
+holding a DateTime (``dd-mm-yyyy`` or ``dd-mm-yyyy HH:MM``), empty when unset; workers, members and
+auditors list users and groups. ``task.getList`` leaves members and auditors out (its page says
+so); a contact's ``lastUpdateDate`` appears only when ``<fields>`` asks for it.
+
+Real replies also differ in ways a parser must survive (see planfix-xml-api.md "Shapes seen in
+real replies"): the ``<?xml?>`` declaration may be missing, ``totalCount`` may come before
+``count``, text may be CDATA, booleans may be words, unknown elements appear and empty optional
+ones may be left out. ``ReplyStyle`` captures one combination; ``--reply-shape random`` draws one
+per reply.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,9 +27,12 @@ from syncd.emulators.planfix_model import (
     PHONE_TYPES,
     PROJECTS,
     TASK_FIELDS,
+    USER_GROUPS,
     USERS,
     Contact,
+    CustomField,
     DateTimeSlot,
+    People,
     PlanfixStore,
     Task,
 )
@@ -32,14 +41,13 @@ Element = etree._Element
 ReplyShape = Literal["plain", "wild", "random"]
 REPLY_SHAPES: tuple[ReplyShape, ...] = ("plain", "wild", "random")
 
-_LIST_CONTAINERS = frozenset({"users", "groups", "customData", "phones", "tasks", "contacts"})
+_LIST_CONTAINERS = frozenset({"users", "groups", "customData", "phones", "tasks", "contacts", "contractors"})
 
 
 @dataclass(frozen=True)
 class ReplyStyle:
     declaration: bool = True
     total_first: bool = False
-    wild_dates: bool = False
     cdata: bool = False
     extras: bool = False
     word_booleans: bool = False
@@ -50,8 +58,8 @@ class ReplyStyle:
         if shape == "plain":
             return cls()
         if shape == "wild":
-            return cls(False, True, True, True, True, True, True)
-        return cls(*(rng.random() < 0.5 for _ in range(7)))
+            return cls(False, True, True, True, True, True)
+        return cls(*(rng.random() < 0.5 for _ in range(6)))
 
 
 def sub(parent: Element, tag: str, value: object = None, *, cdata: bool = False) -> Element:
@@ -64,66 +72,78 @@ def sub(parent: Element, tag: str, value: object = None, *, cdata: bool = False)
     return child
 
 
-def _optional(parent: Element, tag: str, value: str, style: ReplyStyle) -> None:
+def _optional(parent: Element, tag: str, value: str, style: ReplyStyle, *, cdata: bool = False) -> None:
     if value or not style.omit_empty:
-        sub(parent, tag, value)
+        sub(parent, tag, value, cdata=cdata)
 
 
-def _ref(parent: Element, tag: str, ref_id: int, label_tag: str, label: str) -> None:
+def _ref(parent: Element, tag: str, ref_id: int, label_tag: str | None = None, label: str = "") -> None:
+    """A reference: ``<id>0</id>`` with an empty name when unset, never absent."""
     ref = sub(parent, tag)
     sub(ref, "id", ref_id)
-    sub(ref, label_tag, label if ref_id else "")
+    if label_tag is not None:
+        sub(ref, label_tag, label if ref_id else "")
 
 
-def _slot_texts(slot: DateTimeSlot) -> tuple[str, str]:
-    day = slot.day.strftime("%d-%m-%Y") if slot.day else ""
-    at = slot.at.strftime("%H:%M") if slot.day and slot.at else ""
-    return day, at
+def _bool(style: ReplyStyle, value: bool) -> str:
+    if style.word_booleans:
+        return "true" if value else "false"
+    return "1" if value else "0"
 
 
-def _dates(el: Element, task: Task, style: ReplyStyle) -> None:
-    start_day, start_at = _slot_texts(task.start)
-    end_day, end_at = _slot_texts(task.end)
-    if start_day:
-        sub(el, "beginDateTime", f"{start_day} {start_at or '00:00'}")
-    if style.wild_dates:
-        _optional(el, "startTime", f"{start_day} {start_at}".strip(), style)
-        _optional(el, "endTime", f"{end_day} {end_at}".strip(), style)
-        return
-    for tag, value in (
-        ("startDate", start_day),
-        ("startTime", start_at),
-        ("endDate", end_day),
-        ("endTime", end_at),
-    ):
-        _optional(el, tag, value, style)
+def date_time(slot: DateTimeSlot) -> str:
+    """A DateTime as the read shape gives it: ``dd-mm-yyyy``, ``dd-mm-yyyy HH:MM`` or "" (unset)."""
+    if slot.day is None:
+        return ""
+    day = slot.day.strftime("%d-%m-%Y")
+    return f"{day} {slot.at.strftime('%H:%M')}" if slot.at else day
+
+
+def _custom_text(spec: CustomField, value: str) -> str:
+    return dict(spec.choices).get(value, value) if spec.choices else value
 
 
 def _custom_data(
-    el: Element, values: Mapping[int, str], fields: Mapping[int, str], style: ReplyStyle
+    el: Element, values: Mapping[int, str], fields: Mapping[int, CustomField], style: ReplyStyle
 ) -> None:
     container = sub(el, "customData")
-    for field_id, name in fields.items():
+    for field_id, spec in fields.items():
         value = values.get(field_id, "")
         if not value and style.omit_empty:
             continue
         item = sub(container, "customValue")
         field = sub(item, "field")
         sub(field, "id", field_id)
-        sub(field, "name", name)
+        sub(field, "name", spec.name)
         sub(item, "value", value, cdata=style.cdata)
-        sub(item, "text", value)
+        sub(item, "text", _custom_text(spec, value))
+
+
+def _people(parent: Element, tag: str, people: People) -> None:
+    el = sub(parent, tag)
+    users = sub(el, "users")
+    for user_id in people.users:
+        user = sub(users, "user")
+        sub(user, "id", user_id)
+        sub(user, "name", USERS.get(user_id, ""))
+    groups = sub(el, "groups")
+    for group_id in people.groups:
+        group = sub(groups, "group")
+        sub(group, "id", group_id)
+        sub(group, "name", USER_GROUPS.get(group_id, ""))
 
 
 def contact_display(contact: Contact | None) -> str:
+    """A contact's display name: a company's ``name``, a person's name and last name."""
     if contact is None:
         return ""
-    if contact.is_company and contact.company_name:
-        return contact.company_name
+    if contact.is_company:
+        return contact.name
     return f"{contact.name} {contact.last_name}".strip()
 
 
-def task_element(task: Task, store: PlanfixStore, style: ReplyStyle) -> Element:
+def task_element(task: Task, store: PlanfixStore, style: ReplyStyle, *, people: bool = True) -> Element:
+    """The task card of task.get.md; ``people=False`` leaves out members and auditors (getList)."""
     el = etree.Element("task")
     sub(el, "id", task.id)
     sub(el, "general", task.general)
@@ -131,58 +151,88 @@ def task_element(task: Task, store: PlanfixStore, style: ReplyStyle) -> Element:
     sub(el, "description", task.description, cdata=style.cdata)
     sub(el, "importance", task.importance)
     sub(el, "status", task.status)
-    if style.extras:
-        sub(el, "statusSet", 1)
-        sub(el, "checkResult", 0)
-        sub(el, "type", "task")
-        sub(sub(el, "parent"), "id", 0)
-        sub(sub(el, "template"), "id", 0)
+    sub(el, "statusSet", task.status_set)
+    sub(el, "checkResult", _bool(style, task.check_result))
+    sub(el, "type", "task")
     _ref(el, "owner", task.owner, "name", USERS.get(task.owner, ""))
+    _ref(el, "parent", task.parent)
+    _ref(el, "template", task.template)
     _ref(el, "project", task.project, "title", PROJECTS.get(task.project, ""))
     _ref(el, "client", task.client, "name", contact_display(store.contacts.get(task.client)))
-    _dates(el, task, style)
-    workers = sub(el, "workers")
-    users = sub(workers, "users")
-    for user_id in task.workers:
-        user = sub(users, "user")
-        sub(user, "id", user_id)
-        sub(user, "name", USERS.get(user_id, ""))
+    sub(el, "beginDateTime", task.created.strftime("%d-%m-%Y %H:%M"))
+    _optional(el, "startTime", date_time(task.start), style)
+    _optional(el, "endTime", date_time(task.end), style)
+    _optional(el, "duration", "" if task.duration is None else str(task.duration), style)
+    sub(el, "durationUnit", task.duration_unit)
     if style.extras:
-        sub(workers, "groups")
-        sub(sub(el, "auditors"), "users")
+        for tag in ("isOverdued", "isCloseToDeadline", "isNotAcceptedInTime"):
+            sub(el, tag, _bool(style, False))
+    sub(el, "isSummary", _bool(style, task.is_summary))
+    sub(el, "starred", _bool(style, task.starred))
+    if style.extras:
+        sub(el, "additionalDescriptionData", "")
+        sub(el, "hasAttachments", _bool(style, False))
+    _people(el, "workers", task.workers)
+    if people:
+        _people(el, "members", task.members)
+        _people(el, "auditors", task.auditors)
     _custom_data(el, task.custom, TASK_FIELDS, style)
     return el
 
 
-def contact_element(contact: Contact, style: ReplyStyle) -> Element:
+CONTACT_EXTRA_FIELDS = ("lastUpdateDate", "lastCommentDate")
+"""What ``<fields><field>`` may ask for (contact.get.md, contact.getList.md)."""
+
+
+def contact_element(
+    contact: Contact, store: PlanfixStore, style: ReplyStyle, fields: Collection[str] = ()
+) -> Element:
+    """The contact card of contact.get.md; ``fields`` adds lastUpdateDate/lastCommentDate."""
     el = etree.Element("contact")
     sub(el, "id", contact.id)
     sub(el, "userid", contact.userid)
     sub(el, "general", contact.general)
-    if style.extras:
-        sub(sub(el, "template"), "id", 0)
-        sub(el, "midName", "")
-        sub(el, "sex", "")
+    _ref(el, "template", 0)
     sub(el, "name", contact.name, cdata=style.cdata)
+    if style.extras:
+        sub(el, "midName", "")
     sub(el, "lastName", contact.last_name, cdata=style.cdata)
+    sub(el, "isCompany", _bool(style, contact.is_company))
+    _optional(el, "post", contact.post, style)
     _optional(el, "email", contact.email, style)
-    yes, no = ("true", "false") if style.word_booleans else ("1", "0")
-    sub(el, "isCompany", yes if contact.is_company else no)
-    _optional(el, "companyName", contact.company_name, style)
     container = sub(el, "phones")
     for phone in contact.phones:
         item = sub(container, "phone")
         sub(item, "number", phone.number)
         sub(item, "typeId", phone.type_id)
         sub(item, "typeName", PHONE_TYPES.get(phone.type_id, ""))
+    _optional(el, "address", contact.address, style)
+    _optional(el, "description", contact.description, style, cdata=style.cdata)
+    if style.extras:
+        sub(el, "sex", "")
+        sub(el, "skype", "")
+        sub(el, "havePlanfixAccess", _bool(style, False))
+    contractors = sub(el, "contractors")
+    for company_id in contact.contractors:
+        client = sub(contractors, "client")
+        sub(client, "id", company_id)
+        sub(client, "name", contact_display(store.contacts.get(company_id)))
     _custom_data(el, contact.custom, CONTACT_FIELDS, style)
-    sub(el, "lastUpdateDate", contact.modified.strftime("%d-%m-%Y %H:%M"))
+    if "lastUpdateDate" in fields:
+        sub(el, "lastUpdateDate", contact.modified.strftime("%d-%m-%Y %H:%M"))
+    if "lastCommentDate" in fields:
+        sub(el, "lastCommentDate", "")
     return el
 
 
-def list_element(tag: str, items: list[Element], total: int, style: ReplyStyle) -> Element:
+def list_element(
+    tag: str, items: list[Element], total: int, style: ReplyStyle, *, with_total: bool = True
+) -> Element:
+    """A list with ``count`` (and ``totalCount`` unless ``with_total`` is False: task.getMulti)."""
     el = etree.Element(tag)
-    pairs = [("count", str(len(items))), ("totalCount", str(total))]
+    pairs = [("count", str(len(items)))]
+    if with_total:
+        pairs.append(("totalCount", str(total)))
     for name, value in reversed(pairs) if style.total_first else pairs:
         el.set(name, value)
     el.extend(items)

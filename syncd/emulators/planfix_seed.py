@@ -1,5 +1,10 @@
 """Sample records that look like a real account: mixed scripts, HTML, gaps, every status.
 
+Tasks are richly filled the way people fill them (a process, members, auditors, worker groups,
+a parent, a project, a duration, several custom values nobody maps), so that a client that loses
+what it does not map is caught. Contacts are people and companies (``isCompany`` = 1, the name in
+``name``); a person may belong to companies (``contractors``).
+
 Generation is deterministic for a given seed, so a test or a demo can rely on what it gets.
 Contacts come first so that task clients can be drawn from them.
 """
@@ -10,12 +15,16 @@ import random
 from datetime import datetime, time, timedelta
 
 from syncd.emulators.planfix_model import (
+    EQUIPMENT,
     IMPORTANCES,
+    PROCESSES,
     PROJECTS,
-    STATUSES,
+    USER_GROUPS,
     USERS,
+    VISIT_KINDS,
     Contact,
     DateTimeSlot,
+    People,
     Phone,
     PlanfixStore,
     Task,
@@ -44,6 +53,7 @@ _DESCRIPTIONS = (
 _FIRST = ("Алексей", "Мария", "Sergio", "Emma", "Дмитрий", "Lucía", "Ольга", "Peter", "Nuria", "Юлия")
 _LAST = ("Кузнецов", "Иванова", "Fernández", "Brown", "Соколов", "Martín", "Попова", "Müller", "", "Волкова")
 _COMPANIES = ("ООО «Ромашка»", "Acme Heating S.L.", "ИП Сидоров", "Brightside Ltd", "Café Olé & Co")
+_POSTS = ("Директор", "Office manager", "Главный инженер", "Administradora")
 _DOMAINS = ("example.com", "example.org", "пример.рф", "mail.example.es")
 
 
@@ -67,6 +77,7 @@ def _contact(store: PlanfixStore, rng: random.Random, now: datetime, index: int)
         phones.append(Phone(f"+34 91 {rng.randint(100, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}", 1))
     if rng.random() < 0.2:
         phones = []
+    companies = [c.id for c in store.contacts.values() if c.is_company]
     return Contact(
         id=contact_id,
         userid=userid,
@@ -74,12 +85,37 @@ def _contact(store: PlanfixStore, rng: random.Random, now: datetime, index: int)
         modified=now - timedelta(minutes=rng.randint(5, 4000), seconds=rng.randint(0, 59)),
         name=rng.choice(_COMPANIES) if company else first,
         last_name="" if company else last,
+        post="" if company or rng.random() < 0.5 else rng.choice(_POSTS),
         email=email,
         phones=phones,
+        address=rng.choice(_PLACES) if rng.random() < 0.5 else "",
+        description=rng.choice(_DESCRIPTIONS) if rng.random() < 0.3 else "",
         is_company=company,
-        company_name=rng.choice(_COMPANIES) if company else "",
+        contractors=[rng.choice(companies)] if companies and not company and rng.random() < 0.4 else [],
         custom={202: f"C-{general:05d}"} if rng.random() < 0.6 else {},
     )
+
+
+def _people(rng: random.Random, most: int, groups: float) -> People:
+    users = sorted(rng.sample(list(USERS), rng.randint(0, most)))
+    return People(users, sorted(rng.sample(list(USER_GROUPS), 1)) if rng.random() < groups else [])
+
+
+def _custom(rng: random.Random, place: str, now: datetime) -> dict[int, str]:
+    custom: dict[int, str] = {}
+    if place and rng.random() < 0.5:
+        custom[102] = place
+    if rng.random() < 0.5:
+        custom[103] = str(rng.choice((1500, 2400, 18000, 99990)))
+    if rng.random() < 0.5:
+        custom[104] = rng.choice(EQUIPMENT)[0]
+    if rng.random() < 0.3:
+        custom[105] = (now + timedelta(days=rng.randint(30, 700))).strftime("%d-%m-%Y")
+    if rng.random() < 0.5:
+        custom[106] = rng.choice(VISIT_KINDS)[0]
+    if rng.random() < 0.3:
+        custom[108] = rng.choice(("Ключ у охраны", "Call on arrival", "Вход со двора"))
+    return custom
 
 
 def _task(store: PlanfixStore, rng: random.Random, now: datetime, clients: list[int]) -> Task:
@@ -90,21 +126,37 @@ def _task(store: PlanfixStore, rng: random.Random, now: datetime, clients: list[
         end_day = start.day + timedelta(days=rng.choice((0, 0, 1, 3)))
         end = DateTimeSlot(end_day, time(18, 0) if start.at else None)
     place = rng.choice(_PLACES)
+    process = rng.choice(list(PROCESSES))
+    created = now - timedelta(days=rng.randint(1, 60), minutes=rng.randint(0, 1440))
+    parents = [t.id for t in store.tasks.values() if t.parent == 0]
+    parent = rng.choice(parents) if parents and rng.random() < 0.2 else 0
+    if parent:
+        store.tasks[parent].is_summary = True
+    has_duration = rng.random() < 0.4
     return Task(
         id=task_id,
         general=general,
         title=f"{rng.choice(_JOBS)}{' — ' + place if place else ''}",
-        modified=now - timedelta(minutes=rng.randint(5, 4000), seconds=rng.randint(0, 59)),
+        created=created,
+        modified=max(created, now - timedelta(minutes=rng.randint(5, 4000), seconds=rng.randint(0, 59))),
         description=rng.choice(_DESCRIPTIONS),
         importance=rng.choice(IMPORTANCES),
-        status=rng.choice(list(STATUSES)),
+        status=rng.choice(PROCESSES[process].statuses),
+        status_set=process,
+        check_result=rng.random() < 0.3,
         owner=rng.choice(list(USERS)),
+        parent=parent,
         client=rng.choice(clients) if clients and rng.random() < 0.7 else 0,
         project=rng.choice([0, *PROJECTS]),
         start=start,
         end=end,
-        workers=sorted(rng.sample(list(USERS), rng.randint(0, 3))),
-        custom={102: place} if place and rng.random() < 0.5 else {},
+        duration=rng.choice((30, 90, 2, 4)) if has_duration else None,
+        duration_unit=rng.choice((0, 1)) if has_duration else 0,
+        workers=_people(rng, 3, 0.3),
+        members=_people(rng, 2, 0.3),
+        auditors=_people(rng, 1, 0.2),
+        custom=_custom(rng, place, now),
+        starred=rng.random() < 0.1,
     )
 
 

@@ -94,18 +94,20 @@ def test_request_errors(planfix: Planfix, body: str, code: str) -> None:
 
 
 def test_legacy_login_gives_a_session_that_expires(start_planfix: Callable[..., Planfix]) -> None:
+    """ПланФикс_API__Авторизация_по_логину_и_паролю.md: the session lives an hour (here: sid_ttl)."""
     clock = FakeClock()
     planfix = start_planfix(clock=clock, sid_ttl=60)
+    legacy = ("demo-key", "")
     wrong = req("auth.login", "<login>demo</login><password>nope</password>")
-    assert error_code(planfix.raw(wrong, auth=None)) == "0001"
+    assert error_code(planfix.raw(wrong, auth=legacy)) == "1001"
     login = req("auth.login", "<login>demo</login><password>demo</password>")
-    sid = ok(planfix.raw(login, auth=None)).findtext("sid") or ""
+    sid = ok(planfix.raw(login, auth=legacy)).findtext("sid") or ""
     assert len(sid) == 32
     with_sid = req("task.getList", f"<sid>{sid}</sid>")
-    assert ok(planfix.raw(with_sid, auth=None)).find("tasks") is not None
+    assert ok(planfix.raw(with_sid, auth=legacy)).find("tasks") is not None
     clock.advance(61)
-    assert error_code(planfix.raw(with_sid, auth=None)) == "0005"
-    assert error_code(planfix.raw(req("task.getList", "<sid>made-up</sid>"), auth=None)) == "0005"
+    assert error_code(planfix.raw(with_sid, auth=legacy)) == "0005"
+    assert error_code(planfix.raw(req("task.getList", "<sid>made-up</sid>"), auth=legacy)) == "0005"
 
 
 # ---------------------------------------------------------------- tasks
@@ -120,6 +122,7 @@ def test_a_refused_add_writes_nothing(planfix: Planfix) -> None:
 
 
 def test_update_resets_what_it_is_not_given(planfix: Planfix) -> None:
+    """ПланФикс_API_task.update.md: parameters not given (except id) are replaced with defaults."""
     task_id = add_task(
         planfix,
         "<title>t</title><description>d</description><importance>HIGH</importance>"
@@ -127,24 +130,28 @@ def test_update_resets_what_it_is_not_given(planfix: Planfix) -> None:
         "<customData><customValue><id>101</id><value>E-1</value></customValue></customData>",
     )
     before = get_task(planfix, task_id)
-    assert (before["startDate"], before["startTime"], before["description"]) == ("01-12-2026", "09:30", "d")
+    assert (before["startTime"], before["description"]) == ("01-12-2026 09:30", "d")
     ok(planfix.raw(req("task.update", f"<task><id>{task_id}</id><title>new</title></task>")))
     after = get_task(planfix, task_id)
-    assert after["title"] == "new" and after["importance"] == "HIGH"
-    assert (after["description"], after["startDate"], after["workers"]) == ("", "", {"users": []})
-    assert {"field": {"id": "101", "name": "PlanningPME key"}, "value": "E-1", "text": "E-1"} in after[
-        "customData"
-    ]  # type: ignore[operator]
+    assert (after["title"], after["importance"], after["description"], after["startTime"]) == (
+        "new",
+        "AVERAGE",
+        "",
+        "",
+    )
+    assert after["workers"] == {"users": [], "groups": []}
+    assert all(value["value"] == "" for value in after["customData"])  # type: ignore[union-attr]
 
 
 def test_update_without_resets_keeps_fields(start_planfix: Callable[..., Planfix]) -> None:
+    """The explicit lenient option (update_resets=False, --no-update-resets) keeps what is not given."""
     planfix = start_planfix(update_resets=False)
     task_id = add_task(
         planfix, "<title>t</title><description>d</description><startDate>01-12-2026</startDate>"
     )
     ok(planfix.raw(req("task.update", f"<task><id>{task_id}</id><title>new</title></task>")))
     after = get_task(planfix, task_id)
-    assert (after["title"], after["description"], after["startDate"]) == ("new", "d", "01-12-2026")
+    assert (after["title"], after["description"], after["startTime"]) == ("new", "d", "01-12-2026")
 
 
 def test_workers_bare_ids_and_add_del_users(planfix: Planfix) -> None:
@@ -206,7 +213,7 @@ def test_modified_since_compares_whole_minutes(start_planfix: Callable[..., Plan
 def test_custom_field_filters(planfix: Planfix) -> None:
     wanted = add_task(planfix, "<title>a</title>" + custom_value("101", "E-7"))
     add_task(planfix, "<title>b</title>")
-    assert ids_listed(planfix, "task.getList", custom_filter("107", "101", "E-7")) == [wanted]
+    assert ids_listed(planfix, "task.getList", custom_filter("101", "101", "E-7")) == [wanted]
     added = ok(
         planfix.raw(req("contact.add", "<contact><name>c</name>" + custom_value("201", "K-1") + "</contact>"))
     )
@@ -231,6 +238,7 @@ def test_pages_report_count_and_total(planfix: Planfix) -> None:
 
 
 def test_reply_shapes(start_planfix: Callable[..., Planfix]) -> None:
+    """Both shapes carry task.get.md's startTime/endTime DateTime; wild drops the declaration."""
     inner = (
         "<title>t</title><startDate>01-12-2026</startDate><startTime>09:30</startTime>"
         "<endDate>02-12-2026</endDate>"
@@ -241,11 +249,12 @@ def test_reply_shapes(start_planfix: Callable[..., Planfix]) -> None:
     assert body.startswith(b"<?xml")
     task = etree.fromstring(body).find("task")
     assert task is not None
-    assert (task.findtext("startDate"), task.findtext("startTime"), task.findtext("client/id")) == (
-        "01-12-2026",
-        "09:30",
+    assert (task.findtext("startTime"), task.findtext("endTime"), task.findtext("client/id")) == (
+        "01-12-2026 09:30",
+        "02-12-2026",
         "0",
     )
+    assert task.find("startDate") is None and task.find("endDate") is None
     wild = start_planfix(reply_shape="wild")
     task_id = add_task(wild, inner)
     body = wild.raw(req("task.get", f"<task><id>{task_id}</id></task>")).content
@@ -253,10 +262,10 @@ def test_reply_shapes(start_planfix: Callable[..., Planfix]) -> None:
     task = etree.fromstring(body).find("task")
     assert task is not None
     assert task.find("startDate") is None
-    assert (task.findtext("startTime"), task.findtext("endTime"), task.findtext("beginDateTime")) == (
+    assert (task.findtext("startTime"), task.findtext("endTime"), task.findtext("checkResult")) == (
         "01-12-2026 09:30",
         "02-12-2026",
-        "01-12-2026 09:30",
+        "false",
     )
 
 
@@ -327,7 +336,12 @@ def test_stats_count_api_methods_only(planfix: Planfix) -> None:
     planfix.raw(req("task.getList"))
     planfix.records("tasks")
     planfix.seed(tasks=1)
-    assert planfix.stats() == {"total": 3, "writes": 1, "by_method": {"task.add": 1, "task.getList": 2}}
+    assert planfix.stats() == {
+        "total": 3,
+        "writes": 1,
+        "notifications": 1,
+        "by_method": {"task.add": 1, "task.getList": 2},
+    }
     planfix.control("POST", "stats/reset")
     assert planfix.stats()["total"] == 0
 
@@ -349,8 +363,9 @@ def test_seed_is_realistic_and_deterministic(start_planfix: Callable[..., Planfi
         re.search("[a-z]", t["title"]) for t in tasks
     )
     assert any("<" in t["description"] for t in tasks) and any(t["description"] == "" for t in tasks)
-    assert any(t["startDate"] == "" for t in tasks) and any(c["email"] == "" for c in contacts)
-    assert any(c["isCompany"] == "1" for c in contacts)
+    assert any(t["startTime"] == "" for t in tasks) and any(c["email"] == "" for c in contacts)
+    assert any(c["isCompany"] == "1" and c["name"] for c in contacts)
+    assert any(c["isCompany"] == "0" for c in contacts)
 
 
 def test_seed_and_records_refuse_bad_input(planfix: Planfix) -> None:
