@@ -129,6 +129,9 @@ class Recording:
     bodies: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __repr__(self) -> str:
+        return f"Recording({len(self.bodies)} requests)"
+
     def add(self, body: bytes) -> None:
         with self.lock:
             self.bodies.append(body)
