@@ -115,7 +115,7 @@ def undocumented(body: bytes) -> list[str]:
 def describe(method: str, problems: Iterable[str]) -> str:
     """A failure message naming the paths and the page that should have documented them."""
     listed = "\n  ".join(problems)
-    extra = f" (or {FILTER_PAGES[method.split('.')[0]]})" if method.endswith("getList") else ""
+    extra = f" (or {FILTER_PAGES[method.split('.', maxsplit=1)[0]]})" if method.endswith("getList") else ""
     return (
         f"{method}: syncd sends elements that {METHOD_PAGES[method]}{extra} does not document "
         f"(envelope account/sid/signature and root silent ({SILENT_PAGE}) are allowed):\n  {listed}"
@@ -179,8 +179,8 @@ def reference_dir(start: Path = Path(__file__)) -> Path | None:
     return None
 
 
-def page_examples(page: Path) -> list[str]:
-    """The XML examples of a method page: its indented blocks that start with ``<?xml``."""
+def page_blocks(page: Path) -> list[str]:
+    """The indented (code) blocks of a method page, blank lines dropped."""
     blocks: list[list[str]] = []
     current: list[str] = []
     for line in page.read_text(encoding="utf-8").splitlines():
@@ -192,4 +192,9 @@ def page_examples(page: Path) -> list[str]:
     if current:
         blocks.append(current)
     texts = ["\n".join(line for line in block if line.strip()) for block in blocks]
-    return [text for text in texts if text.lstrip().startswith("<?xml")]
+    return [text for text in texts if text.strip()]
+
+
+def page_examples(page: Path) -> list[str]:
+    """The XML examples of a method page: its code blocks that start with ``<?xml``."""
+    return [text for text in page_blocks(page) if text.lstrip().startswith("<?xml")]

@@ -173,7 +173,8 @@ def test_contact_list_reads_people_and_companies() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "list_tag"), [("contact.get.reply-empty.xml", None), ("contact.getList.reply-empty.xml", "contacts")]
+    ("name", "list_tag"),
+    [("contact.get.reply-empty.xml", None), ("contact.getList.reply-empty.xml", "contacts")],
 )
 def test_contacts_with_empty_elements_read_as_unset(name: str, list_tag: str | None) -> None:
     root = reply(name)

@@ -42,7 +42,10 @@ LEGACY: dict[str, Any] = {"api_key": "demo-key", "token": None, "login": "demo",
 def recorded_connectors(planfix: Planfix, recording: Recording, **settings: Any) -> PlanfixConnectors:
     """syncd's Planfix connectors for the emulator, every request body kept in ``recording``."""
     return build_planfix(
-        planfix.settings(**settings), fast_limiter(), transport=RecordingTransport(recording), retry=FAST_RETRY
+        planfix.settings(**settings),
+        fast_limiter(),
+        transport=RecordingTransport(recording),
+        retry=FAST_RETRY,
     )
 
 
@@ -107,7 +110,7 @@ class Exercise:
     def step(self, name: str, action: Callable[[], object]) -> None:
         try:
             action()
-        except Exception as exc:  # noqa: BLE001 - a step that fails must not hide what the others send
+        except Exception as exc:  # a failed step must not hide what the other steps send
             self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
 
     def keep(self, name: str, create: Callable[[], RemoteRecord]) -> None:
@@ -121,7 +124,12 @@ class Exercise:
     def contacts(self) -> None:
         pf, m = self.pf.contacts, self.mappers
         company = customer(
-            key=91, type="Company", label="ООО Ромашка", firstName="", lastName="", email="office@romashka.example"
+            key=91,
+            type="Company",
+            label="ООО Ромашка",
+            firstName="",
+            lastName="",
+            email="office@romashka.example",
         )
         self.keep("person", lambda: pf.create(m.contact(customer()), "pme-customer-88"))
         self.keep("company", lambda: pf.create(m.contact(company), "pme-customer-91"))

@@ -35,7 +35,8 @@ PRESENT = object()
 
 def call(planfix: Planfix, method: str, inner: str) -> Element:
     """Call the emulator as a plain client would (token auth); the ok ``<response>``."""
-    body = f'<?xml version="1.0" encoding="UTF-8"?><request method="{method}"><account>demo</account>{inner}</request>'
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    body = f'{head}<request method="{method}"><account>demo</account>{inner}</request>'
     response = planfix.raw(body)
     root = etree.fromstring(response.content)
     assert root.get("status") == "ok", f"the emulator refused {method}: {response.text}"
@@ -44,7 +45,9 @@ def call(planfix: Planfix, method: str, inner: str) -> Element:
 
 def rich_task(planfix: Planfix) -> str:
     """A task with every writable parameter of ПланФикс_API_task.add.md set; its id."""
-    client = call(planfix, "contact.add", "<contact><name>ООО Ромашка</name><isCompany>1</isCompany></contact>")
+    client = call(
+        planfix, "contact.add", "<contact><name>ООО Ромашка</name><isCompany>1</isCompany></contact>"
+    )
     parent = call(planfix, "task.add", "<task><title>Объект Calle Mayor 5</title></task>")
     task = f"""<silent>1</silent><task>
       <title>Монтаж — Calle Mayor 5</title><description>Замена фильтра</description>
