@@ -19,7 +19,8 @@ import pytest
 from lxml import etree
 
 from syncd.connectors.planfix import PlanfixConnectors, build_planfix
-from syncd.connectors.planfix.records import parse_contact, parse_task
+from syncd.connectors.planfix.contacts import parse_contact
+from syncd.connectors.planfix.tasks import parse_task
 from syncd.connectors.planfix.xml import Element, list_page, parse_reply
 from syncd.settings import PlanfixSettings
 from tests.planfix.conformance.pages import FIXTURES, METHOD_PAGES, fixture_bytes, source_page
@@ -163,12 +164,13 @@ def test_contact_list_reads_people_and_companies() -> None:
         False,
     )
     assert person["phones"] == [{"number": "+7 916 765-43-21", "typeId": "2"}]
-    assert (company["id"], company["userid"], company["name"], company["isCompany"]) == (
+    assert (company["id"], company["userid"], company["companyName"], company["isCompany"]) == (
         "512",
         "10012",
         "ООО Ромашка",
         True,
     )
+    assert company["name"] == "", "a company's name is its companyName in syncd's native record"
     assert company["customData"] == {"201": "ppme-customer-91"}
 
 
