@@ -19,8 +19,8 @@ import pytest
 from lxml import etree
 
 from syncd.connectors.planfix import PlanfixConnectors
+from tests.planfix.conformance.exercise import recorded_connectors
 from tests.planfix.conformance.pages import Element, Recording, element_paths, load
-from tests.planfix.conformance.test_requests import recorded_connectors
 from tests.planfix.conftest import Planfix
 
 PAGE = "ПланФикс_API_task.update.md"
