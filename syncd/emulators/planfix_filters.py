@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Final
 
 from lxml import etree
 
@@ -31,18 +33,12 @@ ContactFilter = Callable[[Contact], bool]
 ValueTest = Callable[[str], bool]
 
 MODIFIED_SINCE = "38"
-TASK_CUSTOM_FILTERS: dict[str, FieldType] = {
-    "101": "string",
-    "102": "number",
-    "106": "list",
-    "107": "handbook",
-}
-CONTACT_CUSTOM_FILTERS: dict[str, FieldType] = {
-    "4101": "string",
-    "4102": "number",
-    "4106": "list",
-    "4107": "handbook",
-}
+TASK_CUSTOM_FILTERS: Final[Mapping[str, FieldType]] = MappingProxyType(
+    {"101": "string", "102": "number", "106": "list", "107": "handbook"}
+)
+CONTACT_CUSTOM_FILTERS: Final[Mapping[str, FieldType]] = MappingProxyType(
+    {"4101": "string", "4102": "number", "4106": "list", "4107": "handbook"}
+)
 
 
 def _minute(moment: datetime) -> datetime:

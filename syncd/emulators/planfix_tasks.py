@@ -13,9 +13,11 @@ leaves a partial write behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
+from types import MappingProxyType
+from typing import Final
 
 from lxml import etree
 
@@ -185,16 +187,19 @@ def _check_parent(task: Task, parent: int, store: PlanfixStore) -> None:
 
 
 _SIMPLE = ("title", "description", "importance", "check_result", "owner", "parent", "project", "client")
-_SIMPLE_DEFAULTS: dict[str, object] = {
-    "title": "",
-    "description": "",
-    "importance": DEFAULT_IMPORTANCE,
-    "check_result": False,
-    "owner": API_USER,
-    "parent": 0,
-    "project": 0,
-    "client": 0,
-}
+_SIMPLE_DEFAULTS: Final[Mapping[str, object]] = MappingProxyType(
+    {
+        "title": "",
+        "description": "",
+        "importance": DEFAULT_IMPORTANCE,
+        "check_result": False,
+        "owner": API_USER,
+        "parent": 0,
+        "project": 0,
+        "client": 0,
+    }
+)
+"""What a new task has, and so what task.update resets a parameter it is not given to."""
 
 
 def _apply_task_patch(task: Task, patch: TaskPatch, store: PlanfixStore, *, resets: bool) -> None:

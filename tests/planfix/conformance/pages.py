@@ -124,43 +124,45 @@ def describe(method: str, problems: Iterable[str]) -> str:
 
 @dataclass
 class Recording:
-    """Request bodies as they went over the wire, in order."""
+    """Requests as they went over the wire, in order (bodies already read)."""
 
-    bodies: list[bytes] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __repr__(self) -> str:
-        return f"Recording({len(self.bodies)} requests)"
+        return f"Recording({len(self.requests)} requests)"
 
-    def add(self, body: bytes) -> None:
+    def add(self, request: httpx.Request) -> None:
+        request.read()
         with self.lock:
-            self.bodies.append(body)
+            self.requests.append(request)
+
+    def sent(self, method: str | None = None) -> list[httpx.Request]:
+        """The requests for ``method`` (all of them when None)."""
+        with self.lock:
+            requests = list(self.requests)
+        return [r for r in requests if method is None or request_method(r.content) == method]
+
+    def raw(self, method: str) -> list[bytes]:
+        return [request.content for request in self.sent(method)]
 
     def of(self, method: str) -> list[Element]:
         """The parsed bodies of the requests for ``method``."""
-        with self.lock:
-            bodies = list(self.bodies)
-        roots = [etree.fromstring(body, _parser()) for body in bodies]
-        return [root for root in roots if root.get("method") == method]
-
-    def raw(self, method: str) -> list[bytes]:
-        with self.lock:
-            return [body for body in self.bodies if request_method(body) == method]
+        return [etree.fromstring(body, _parser()) for body in self.raw(method)]
 
     def methods(self) -> set[str]:
-        with self.lock:
-            return {request_method(body) for body in self.bodies}
+        return {request_method(request.content) for request in self.sent()}
 
 
 class RecordingTransport(httpx.BaseTransport):
-    """A real HTTP transport that keeps every request body it sends."""
+    """A real HTTP transport that keeps every request it sends."""
 
     def __init__(self, recording: Recording) -> None:
         self._inner = httpx.HTTPTransport()
         self.recording = recording
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.recording.add(request.read())
+        self.recording.add(request)
         return self._inner.handle_request(request)
 
     def close(self) -> None:

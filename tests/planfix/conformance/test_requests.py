@@ -1,219 +1,34 @@
 """Every element syncd sends to Planfix is documented on that method's page (issue 13).
 
-syncd's real connectors run against the emulator over real HTTP, through a transport that keeps
-each request body, doing what a sync does: list (full and "modified since"), get, read several
-tasks at once, create, update, set a marker, find by marker, delete or archive, and log in with a
-login and password. The records they write are what the shipped default mappings make of a
-PlanningPME event or customer, so the bodies are the ones a real sync sends. Each body's element
-paths must all be in the documented request of its method (``fixtures/<method>.request.xml``,
-copied from the page), besides the envelope (``account``, ``sid``, ``signature``), the root
-``<silent>`` that XML_API_v1.md allows on any request, and a filter's documented children.
+The requests are those of one recorded exercise of syncd's real connectors (exercise.py). Each
+body's element paths must all be in the documented request of its method
+(``fixtures/<method>.request.xml``, copied from the page), besides the envelope (``account``,
+``sid``, ``signature``), the root ``<silent>`` that XML_API_v1.md allows on any request, and a
+filter's children documented on the filter pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
-
 import pytest
 
-from mappings.context import MappingContext
-from mappings.engine import Mapper
-from mappings.spec import load_mapping
-from syncd.connectors.base import RemoteRecord
-from syncd.connectors.planfix import PlanfixConnectors, build_planfix
-from tests.planfix.conformance.pages import (
-    METHOD_PAGES,
-    Recording,
-    RecordingTransport,
-    describe,
-    undocumented,
-)
-from tests.planfix.conftest import FAST_RETRY, Planfix, fast_limiter
-
-ROOT = Path(__file__).resolve().parents[3]
-LEGACY: dict[str, Any] = {"api_key": "demo-key", "token": None, "login": "demo", "password": "demo"}
-
-
-def recorded_connectors(planfix: Planfix, recording: Recording, **settings: Any) -> PlanfixConnectors:
-    """syncd's Planfix connectors for the emulator, every request body kept in ``recording``."""
-    return build_planfix(
-        planfix.settings(**settings),
-        fast_limiter(),
-        transport=RecordingTransport(recording),
-        retry=FAST_RETRY,
-    )
-
-
-@dataclass(frozen=True)
-class Mappers:
-    """The shipped default mappings: what syncd writes to Planfix for a PlanningPME record."""
-
-    tasks: Mapper
-    contacts: Mapper
-
-    @classmethod
-    def load(cls) -> Mappers:
-        ctx = MappingContext(ZoneInfo("Europe/Moscow"), ZoneInfo("Europe/Madrid"))
-        return cls(
-            Mapper(load_mapping("default:tasks", ROOT), ctx),
-            Mapper(load_mapping("default:contacts", ROOT), ctx),
-        )
-
-    def task(self, event: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
-        canonical = self.tasks.canonical("planningpme", event)
-        return self.tasks.payload("planfix", canonical, fields or self.tasks.fields_written_to("planfix"))
-
-    def contact(self, customer: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
-        canonical = self.contacts.canonical("planningpme", customer)
-        wanted = fields or self.contacts.fields_written_to("planfix")
-        return self.contacts.payload("planfix", canonical, wanted)
-
-
-def event(**changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "key": 17, "label": "Монтаж — Calle Mayor 5", "start": "2026-11-23T07:00:00",
-        "end": "2026-11-23T15:30:00", "allDay": False,
-        "resources": [{"key": "R2", "label": "María García"}, {"key": "R4", "label": "John Smith"}],
-        "customers": [], "project": {"key": "P1"}, "category": {"key": "C2", "label": "In progress"},
-        "status": 0, "remark": "", "description": "Замена фильтра", "fields": {"PLANFIX_ID": ""},
-        "place": "Madrid",
-    }  # fmt: skip
-    record.update(changes)
-    return record
-
-
-def customer(**changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "key": 88, "label": "Мария Кузнецова", "company": "ООО Ромашка", "type": "Individual", "title": "",
-        "firstName": "Мария", "lastName": "Кузнецова", "phone": "+7 916 765-43-21", "mobile": "",
-        "email": "m.kuznetsova@romashka.example", "address": "", "zip": "", "city": "", "country": "",
-        "webSite": "", "notValid": False, "fields": {"PLANFIX_ID": ""},
-    }  # fmt: skip
-    record.update(changes)
-    return record
-
-
-@dataclass
-class Exercise:
-    """Runs the steps of a sync against the emulator; a failed step is noted, the others still run."""
-
-    pf: PlanfixConnectors
-    mappers: Mappers
-    failures: list[str] = field(default_factory=list)
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def step(self, name: str, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as exc:  # a failed step must not hide what the other steps send
-            self.failures.append(f"{name}: {type(exc).__name__}: {exc}")
-
-    def keep(self, name: str, create: Callable[[], RemoteRecord]) -> None:
-        self.step(f"create {name}", lambda: self.keys.__setitem__(name, create().key))
-
-    def key(self, name: str) -> str:
-        if name not in self.keys:
-            raise LookupError(f"{name} was not created")
-        return self.keys[name]
-
-    def contacts(self) -> None:
-        pf, m = self.pf.contacts, self.mappers
-        company = customer(
-            key=91,
-            type="Company",
-            label="ООО Ромашка",
-            firstName="",
-            lastName="",
-            email="office@romashka.example",
-        )
-        self.keep("person", lambda: pf.create(m.contact(customer()), "pme-customer-88"))
-        self.keep("company", lambda: pf.create(m.contact(company), "pme-customer-91"))
-        self.step("list contacts", lambda: pf.list_changed(None))
-        self.step("get a contact", lambda: pf.get(self.key("person")))
-        self.step("get contacts", lambda: pf.get_many([self.key("person"), self.key("company")]))
-        renamed = m.contact(customer(firstName="Мария-Луиза", email="ml@romashka.example"))
-        self.step("update a contact", lambda: pf.update(self.key("person"), renamed))
-        self.step("set a contact marker", lambda: pf.set_marker(self.key("company"), "pme-customer-92"))
-        self.step("find a contact by marker", lambda: pf.find_by_marker("pme-customer-88"))
-        self.step("delete a contact", lambda: pf.delete(self.key("company")))
-
-    def tasks(self) -> None:
-        pf, m = self.pf.tasks, self.mappers
-        self.keep("task", lambda: pf.create(m.task(event()), "pme-event-17"))
-        self.keep("other task", lambda: pf.create(m.task(event(key=18, label="Осмотр")), "pme-event-18"))
-        self.step("list tasks", lambda: pf.list_changed(None))
-        since = datetime.now(UTC) - timedelta(hours=1)
-        self.step("list changed tasks", lambda: pf.list_changed(since))
-        self.step("get a task", lambda: pf.get(self.key("task")))
-        self.step("get tasks", lambda: pf.get_many([self.key("task"), self.key("other task")]))
-        moved = m.task(event(start="2026-11-24T07:00:00", end="2026-11-24T15:30:00"), ["start", "end"])
-        self.step("update a task", lambda: pf.update(self.key("task"), moved))
-
-        def update_read_ahead() -> None:
-            keys = [self.key("task"), self.key("other task")]
-            pf.expect_updates(keys)
-            for key in keys:
-                pf.update(key, m.task(event(label=f"Перенесено {key}"), ["title"]))
-
-        self.step("update announced tasks", update_read_ahead)
-        self.step("set a task marker", lambda: pf.set_marker(self.key("task"), "pme-event-19"))
-        self.step("find a task by marker", lambda: pf.find_by_marker("pme-event-19"))
-        self.step("archive a task", lambda: pf.delete(self.key("other task")))
-
-    def legacy_login(self, legacy: PlanfixConnectors) -> None:
-        self.step("log in and list tasks (login/password)", lambda: legacy.tasks.list_changed(None))
-
-
-@dataclass(frozen=True)
-class Session:
-    recording: Recording
-    failures: list[str]
-
-
-@pytest.fixture(scope="module")
-def session(_shared_planfix: Planfix) -> Iterator[Session]:
-    """One sync's worth of requests, recorded (the emulator is emptied first)."""
-    planfix = _shared_planfix
-    planfix.control("POST", "reset")
-    recording = Recording()
-    pf = recorded_connectors(planfix, recording)
-    legacy = recorded_connectors(planfix, recording, **LEGACY)
-    exercise = Exercise(pf, Mappers.load())
-    try:
-        exercise.contacts()
-        exercise.tasks()
-        exercise.legacy_login(legacy)
-        yield Session(recording, exercise.failures)
-    finally:
-        pf.close()
-        legacy.close()
-
-
-def _failed(session: Session) -> str:
-    if not session.failures:
-        return ""
-    return "\nsteps that failed (their requests may be missing):\n  " + "\n  ".join(session.failures)
+from tests.planfix.conformance.exercise import Session
+from tests.planfix.conformance.pages import METHOD_PAGES, describe, undocumented
 
 
 def test_syncd_calls_exactly_the_methods_these_tests_know(session: Session) -> None:
     """A method syncd starts calling needs its page's fixture here; one it no longer calls, none."""
-    called = session.recording.methods()
+    called = session.recording.methods() | session.legacy.methods()
     assert called - set(METHOD_PAGES) == set(), (
         f"syncd calls methods without a documented request fixture: {sorted(called - set(METHOD_PAGES))}"
     )
     assert set(METHOD_PAGES) - called == set(), (
-        f"not exercised: {sorted(set(METHOD_PAGES) - called)}" + _failed(session)
+        f"not exercised: {sorted(set(METHOD_PAGES) - called)}" + session.failed()
     )
 
 
 @pytest.mark.parametrize("method", sorted(METHOD_PAGES))
 def test_every_element_syncd_sends_is_documented(session: Session, method: str) -> None:
-    bodies = session.recording.raw(method)
-    assert bodies, f"{method}: syncd sent no request in this exercise" + _failed(session)
+    bodies = session.recording.raw(method) + session.legacy.raw(method)
+    assert bodies, f"{method}: syncd sent no request in this exercise" + session.failed()
     problems = sorted({path for body in bodies for path in undocumented(body)})
     assert problems == [], describe(method, problems)
