@@ -4,7 +4,8 @@ from tests.e2e.conftest import World
 
 
 def dated(tasks: list[dict]) -> list[dict]:
-    return [t for t in tasks if t.get("startDate") and t.get("endDate")]
+    """Tasks with a start and an end date (task.get's startTime/endTime DateTime values)."""
+    return [t for t in tasks if t.get("startTime") and t.get("endTime")]
 
 
 def test_initial_sync_both_ways_then_nothing(world: World) -> None:

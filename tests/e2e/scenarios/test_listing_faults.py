@@ -43,13 +43,15 @@ def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def many_contacts(world: World) -> dict[str, str]:
-    """120 contacts synced to 120 customers: two pages on both sides. The guard is set high, so
-    only the listing rules stand between a lost page and a mass delete."""
+    """160 contacts (121 people, 39 companies) synced to 160 customers: two pages of people in
+    Planfix (``contact.getList`` lists people and companies apart), two pages of customers. The
+    guard is set high, so only the listing rules stand between a lost page and a mass delete."""
     set_sync(world, max_delete="1000", max_delete_percent="100")
-    world.pf("POST", "seed", {"contacts": 120, "seed": 3})
+    world.pf("POST", "seed", {"contacts": 160, "seed": 3})
     world.sync()
     linked = links(world, "contacts")
-    assert len(linked) == len(planningpme(world, "customers")) == 120
+    assert len(linked) == len(planningpme(world, "customers")) == 160
+    assert sum(c["isCompany"] == "0" for c in world.records("contacts")) > 100
     world.reset_stats()
     return linked
 
