@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import signal
 import threading
@@ -81,7 +82,9 @@ HEARTBEAT_STALE_S = 60.0
 """The heartbeat job has not run for this long: the scheduler thread or its worker pool is stuck."""
 KEEP_RESULTS = 20
 PUSH_JOB = "push"
-"""The one-off job of push-triggered cycles (no ``:`` in its id: it belongs to no pair's schedule)."""
+"""Prefix of the one-off jobs of push-triggered runs. Each run has an id of its own: APScheduler
+removes a fired one-off job by id after submitting it, which could take a follow-up with it. No
+``:`` in the id: these jobs belong to no pair's schedule, and a reload leaves them alone."""
 
 
 def backoff(failures_in_a_row: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -204,6 +207,7 @@ class Daemon:
         """A push-triggered run is scheduled or running."""
         self._push_dirty = False
         """A push arrived that the push-triggered runs so far may not have read."""
+        self._push_runs = itertools.count(1)
         self._watchdog = _Watchdog(self.notifier, watchdog_interval(env), monotonic)
         self._gen = self._build(settings)
         self._adopt(self._gen)
@@ -373,11 +377,9 @@ class Daemon:
             self._run_pushed,
             "date",
             run_date=self.now() + timedelta(seconds=self.settings.push.debounce),
-            id=PUSH_JOB,
+            id=f"{PUSH_JOB}-{next(self._push_runs)}",
             name=PUSH_JOB,
             misfire_grace_time=None,
-            max_instances=2,  # a follow-up may fall due while this run is returning
-            replace_existing=True,
         )
         return True
 
