@@ -17,7 +17,7 @@ from syncd.daemon import PUSH_JOB, Daemon
 from syncd.push import PushServer, create_push_app
 from syncd.runtime import Remotes
 from syncd.settings import PushSettings
-from tests.daemon.conftest import DaemonFactory, Event, FakeClock, ManualScheduler, named
+from tests.daemon.conftest import DaemonFactory, Event, FakeClock, ManualScheduler, named, wait_until
 from tests.e2e.conftest import World
 
 TOKEN = "a-push-token-for-the-daemon-tests"
@@ -170,3 +170,57 @@ def test_a_failed_push_cycle_loses_nothing(
 
     assert len(customers_with(world, email)) == 1
     assert started.store.pending_pushed_changes() == []
+
+
+def test_a_push_while_a_scheduled_cycle_runs_is_synced_right_after_it(
+    world: World, make_daemon: DaemonFactory, sched_clock: FakeClock, logs: list[Event]
+) -> None:
+    """The scheduled contact cycle has read the queue and is busy writing when the push arrives;
+    the push-triggered cycle waits for it and then runs (the push used to bring the running job
+    forward, and that second instance was dropped: the contact waited for the next interval)."""
+    world.pf("POST", "seed", {"tasks": 0, "contacts": 5, "seed": 8})
+    sched = ManualScheduler(threaded=True)
+    daemon = make_daemon(world, now=sched_clock.now, scheduler_factory=lambda: sched)
+    try:
+        daemon.start_scheduler()
+        sched.tick()  # the start-up pass, in a worker thread
+        wait_until(lambda: len(named(logs, "cycle.done")) == 2, what="the start-up pass")
+        batch = new_contacts(world, 10)  # work for the scheduled cycle: ten slow creates
+        world.reset_stats()
+        world.pme("POST", "faults", {"latency_ms": 200})
+        with endpoint(daemon, sched_clock, world) as ep:
+            sched_clock.advance(3600)
+            sched.tick()  # the scheduled incremental cycles start
+            wait_until(lambda: world.pme("GET", "stats")["writes"] > 0, what="the scheduled cycle's writes")
+            remotes = world.remotes()
+            try:
+                pushed = remotes.by_entity["contact"].create(
+                    {"name": "Late", "lastName": "Comer", "email": "late@example.com"}, None
+                )
+            finally:
+                remotes.close()
+            ep.push_contact(pushed.key, "late@example.com")
+            assert "contacts" in daemon.running_since, "the push must arrive while the cycle runs"
+            sched_clock.advance(daemon.settings.push.debounce)
+            sched.tick()
+            wait_until(
+                lambda: bool(customers_with(world, "late@example.com")), what="the pushed contact", timeout=30
+            )
+            wait_until(lambda: not daemon.running_since, what="every cycle to end")
+        world.pme("POST", "faults", {})
+        assert len(customers_with(world, "late@example.com")) == 1
+        assert all(len(customers_with(world, email)) == 1 for _, email in batch)
+        assert daemon.store.pending_pushed_changes() == []
+        contacts = [
+            (e["event"], e.get("pushed_only"))
+            for e in logs
+            if e["event"] in ("cycle.started", "cycle.done") and e["pair"] == "contacts"
+        ]
+        assert [c for c in contacts if c[0] == "cycle.started"] == [
+            ("cycle.started", False),  # start-up
+            ("cycle.started", False),  # scheduled
+            ("cycle.started", True),  # push-triggered, once the scheduled one was done
+        ]
+        assert contacts[-2:] == [("cycle.started", True), ("cycle.done", None)]
+    finally:
+        sched.shutdown(wait=True)
