@@ -50,6 +50,8 @@ class CycleOptions:
     dry_run: bool = False
     force_delete: bool = False
     full: bool = False
+    pushed_only: bool = False
+    """A push-triggered cycle: Planfix contacts are read by key, only those pushed (see ``_read_both``)."""
     guard: GuardLimits = field(default_factory=lambda: GuardLimits(max_delete=50, max_delete_percent=10))
     failures: FailurePolicy = field(default_factory=FailurePolicy)
 
@@ -217,6 +219,10 @@ class Cycle:
         def read(side: Side) -> Listing:
             since = cursors[side]
             early = self._early[side]
+            if side == "planfix" and self.options.pushed_only and since is not None:
+                # No listing (for contacts, that is every contact): ``_fetch_extra`` gets the pushed
+                # ones by key. Nothing absent from it counts as gone, and the cursor stays put.
+                return Listing((), complete=True, full_scan=False, cursor=since)
 
             def seen(batch: Sequence[RemoteRecord]) -> None:
                 # Mapped here, in the reading thread, while the next page waits for the limiter.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import signal
 import threading
@@ -54,7 +55,7 @@ from syncd.errors import (
     SyncdError,
 )
 from syncd.pairs import Pair
-from syncd.push import PushServer, create_push_app
+from syncd.push import PushServer, create_push_app, push_limits
 from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
 from syncd.scheduler import (
     Heartbeat,
@@ -63,7 +64,6 @@ from syncd.scheduler import (
     build_scheduler,
     job_specs,
     pair_of,
-    run_now,
 )
 from syncd.settings import Settings, load_settings, resolve_config_path
 from syncd.systemd import Notifier, watchdog_interval
@@ -81,6 +81,10 @@ HEARTBEAT_EVERY_S = 5.0
 HEARTBEAT_STALE_S = 60.0
 """The heartbeat job has not run for this long: the scheduler thread or its worker pool is stuck."""
 KEEP_RESULTS = 20
+PUSH_JOB = "push"
+"""Prefix of the one-off jobs of push-triggered runs. Each run has an id of its own: APScheduler
+removes a fired one-off job by id after submitting it, which could take a follow-up with it. No
+``:`` in the id: these jobs belong to no pair's schedule, and a reload leaves them alone."""
 
 
 def backoff(failures_in_a_row: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -198,6 +202,12 @@ class Daemon:
         self._signal: str | None = None
         self._reloader: threading.Thread | None = None
         self._scheduler: BaseScheduler | None = None
+        self._push_lock = threading.Lock()
+        self._push_busy = False
+        """A push-triggered run is scheduled or running."""
+        self._push_dirty = False
+        """A push arrived that the push-triggered runs so far may not have read."""
+        self._push_runs = itertools.count(1)
         self._watchdog = _Watchdog(self.notifier, watchdog_interval(env), monotonic)
         self._gen = self._build(settings)
         self._adopt(self._gen)
@@ -232,7 +242,7 @@ class Daemon:
 
     # -- one job -------------------------------------------------------------------------
 
-    def run_pair(self, name: str, full: bool) -> None:
+    def run_pair(self, name: str, full: bool, pushed_only: bool = False) -> None:
         """One cycle of ``name``. Never raises: a months-long service logs and backs off instead.
 
         Cycles of the same pair are serialised by the pair's lock (an incremental cycle that falls
@@ -245,13 +255,13 @@ class Daemon:
             if gen is None:
                 return
             try:
-                ran = self._run_locked(gen, name, full)
+                ran = self._run_locked(gen, name, full, pushed_only)
             finally:
                 self._leave()
         if ran and not self.stop_event.is_set():
             self.notifier.status(self.status_line())
 
-    def _run_locked(self, gen: _Generation, name: str, full: bool) -> bool:
+    def _run_locked(self, gen: _Generation, name: str, full: bool, pushed_only: bool = False) -> bool:
         pair = gen.pairs.get(name)
         health = self.health.get(name)
         if pair is None or health is None:
@@ -260,9 +270,10 @@ class Daemon:
             log.debug("cycle.skipped", pair=name, paused_for=health.paused_for)
             return False
         self.running_since[name] = self.monotonic()
-        log.debug("cycle.started", pair=name, full=full)
+        log.debug("cycle.started", pair=name, full=full, pushed_only=pushed_only)
         try:
             options = cycle_options(gen.settings, dry_run=False, force_delete=False, full=full)
+            options = replace(options, pushed_only=pushed_only)
             result = Cycle(self.store, pair, options, self.now, should_stop=self._should_yield).run()
         except GuardError as exc:
             log.error("cycle.guard", pair=name, error=str(exc))
@@ -349,18 +360,41 @@ class Daemon:
     def status_line(self) -> str:
         return "; ".join(f"{name}: {h.last_summary}" for name, h in list(self.health.items()))
 
-    def trigger(self, pair: str) -> bool:
-        """Run ``pair``'s next incremental cycle now (used by the push endpoint)."""
-        if self._scheduler is None:
-            return False
-        return run_now(self._scheduler, pair, self.now())
-
     def contact_changed(self, contact_id: str) -> None:
-        """A pushed contact change is queued: bring every contact mapping's next cycle forward."""
-        for name, pair in self.pairs.items():
-            if pair.mapper.spec.planfix_entity == "contact":
-                self.trigger(name)
+        """A pushed contact change is queued: the contact mappings run a push-only cycle (reading
+        just the pushed contacts) ``push.debounce`` later. Pushes within that delay share the run;
+        a push that arrives while the run is going on gets a follow-up run."""
         log.info("push.queued", contact=contact_id)
+        with self._push_lock:
+            self._push_dirty = True
+            if not self._push_busy:
+                self._push_busy = self._schedule_push_run()
+
+    def _schedule_push_run(self) -> bool:
+        if self._scheduler is None:
+            return False  # not started: the start-up pass reads the queue anyway
+        self._scheduler.add_job(
+            self._run_pushed,
+            "date",
+            run_date=self.now() + timedelta(seconds=self.settings.push.debounce),
+            id=f"{PUSH_JOB}-{next(self._push_runs)}",
+            name=PUSH_JOB,
+            misfire_grace_time=None,
+        )
+        return True
+
+    def _run_pushed(self) -> None:
+        with self._push_lock:
+            self._push_dirty = False  # what arrives from now on may be missed by this run
+        try:
+            if self.store.pending_pushed_changes(limit=1):  # else a scheduled cycle took them
+                for name, pair in self.pairs.items():
+                    if pair.mapper.spec.planfix_entity == "contact":
+                        self.run_pair(name, False, pushed_only=True)
+        finally:
+            with self._push_lock:
+                follow_up = self._push_dirty and not self.stop_event.is_set()
+                self._push_busy = follow_up and self._schedule_push_run()
 
     # -- generations: cycles never mix two configurations -----------------------------------
 
@@ -668,7 +702,7 @@ def run_daemon(settings: Settings, base_dir: Path, args: argparse.Namespace) -> 
         # The endpoint shares the daemon's store (one writer) and its settings are read at start:
         # changing [push] needs a restart, not a reload.
         app = create_push_app(store, settings.push, daemon.contact_changed, utc_now)
-        with PushServer(app, settings.push.listen):
+        with PushServer(app, settings.push.listen, push_limits(settings.push, app)):
             log.info("push.listening", listen=settings.push.listen)
             return daemon.serve()
 

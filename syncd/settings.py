@@ -19,7 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from syncd.errors import ConfigError
 
@@ -146,21 +146,53 @@ class ScheduleSettings(_Section):
     )
 
 
+MIN_PUSH_TOKEN_CHARS = 24
+
+
 class PushSettings(_Section):
     enabled: bool = False
+    allow_remote: bool = False
+    """A non-loopback ``listen`` must be asked for: the endpoint speaks plain HTTP."""
     listen: str = "127.0.0.1:8088"
     token: SecretStr | None = None
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_contacts: int = Field(default=1000, gt=0)
     lists: list[str] = Field(default_factory=list)
     delete_means_delete: bool = False
+    debounce: float = 5.0
+    """Pushes within this delay are handled by one push-triggered cycle."""
+    max_connections: int = Field(default=100, gt=0, le=10_000)
+    max_requests: int = Field(default=16, gt=0, le=1000)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive: float = 5.0
+
+    _durations = field_validator("debounce", "header_timeout", "body_timeout", "keep_alive", mode="before")(
+        classmethod(lambda cls, v: parse_duration(v))
+    )
 
     @field_validator("listen")
     @classmethod
-    def _listen(cls, value: str) -> str:
+    def _listen(cls, value: str, info: ValidationInfo) -> str:
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{value!r} is not HOST:PORT, e.g. '127.0.0.1:8088'")
+        if not info.data.get("allow_remote") and not is_loopback_host(host.strip("[]")):
+            raise ValueError(
+                f"{value!r} is not a loopback address; the endpoint speaks plain HTTP, so keep it on "
+                "127.0.0.1 behind an HTTPS proxy, or set push.allow_remote = true to expose it"
+            )
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Planfix sends the token in every request body: a short one could be guessed online.
+        if value is not None and len(value.get_secret_value()) < MIN_PUSH_TOKEN_CHARS:
+            raise ValueError(
+                f"too short: at least {MIN_PUSH_TOKEN_CHARS} characters are required; make one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return value
 
 

@@ -52,7 +52,7 @@ def test_a_pushed_contact_is_synced_without_waiting_for_the_schedule(world: Worl
     with world.config_path.open("a") as f:
         f.write(
             f'\n[schedule]\ntasks_every = "1h"\ncontacts_every = "1h"\nfull_scan_every = "24h"\njitter = 0\n'
-            f'\n[push]\nenabled = true\nlisten = "127.0.0.1:{port}"\ntoken = "{TOKEN}"\n'
+            f'\n[push]\nenabled = true\nlisten = "127.0.0.1:{port}"\ntoken = "{TOKEN}"\ndebounce = "1s"\n'
             '\n[logging]\nformat = "json"\n'
         )
     proc = subprocess.Popen(

@@ -18,7 +18,7 @@ from syncd.runtime import build_pairs, build_remotes, load_mappings
 from syncd.settings import PushSettings
 from tests.e2e.conftest import World
 
-TOKEN = "push-secret-for-tests"
+TOKEN = "push-secret-for-the-e2e-tests"
 
 
 def _push(url: str, action: str, data: dict) -> httpx.Response:

@@ -24,7 +24,7 @@ from state.store import Store
 from syncd.push import PushServer, create_push_app
 from syncd.settings import PushSettings
 
-TOKEN = "s3cr3t-push-token-Ωmega"
+TOKEN = "s3cr3t-push-token-Ωmega-0123456789"
 START = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 
 

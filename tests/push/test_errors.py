@@ -180,7 +180,7 @@ def test_a_content_length_that_is_not_a_number_is_refused(push: Push) -> None:
 
     scope = {"type": "http", "method": "POST", "headers": [(b"content-length", b"12abc")]}
     with pytest.raises(PushRequestError, match="Content-Length: not a number of bytes") as caught:
-        asyncio.run(read_body(Request(scope, receive), 100))
+        asyncio.run(read_body(Request(scope, receive), 100, 30.0))
     assert caught.value.status == 400
 
 
