@@ -330,7 +330,7 @@ def task_add(ctx: MethodContext, req: Element) -> list[Element]:
     if template:
         raise ApiError("0015", f"template: no task template {template}")
     patch = _task_patch(el, ctx.store)
-    if patch.title is None or not patch.title.strip():
+    if patch.title is None:
         raise ApiError("0009", "required parameter task/title is missing")
     created = _created(el, ctx.now)
     task_id, general = ctx.store.next_task_ids()
