@@ -188,7 +188,7 @@ class PlanfixEmulator:
         code = self.faults.error
         if isinstance(code, int):
             return Response(f"HTTP {code} (injected)".encode(), status_code=code, media_type="text/plain")
-        message = "request rate limit exceeded (injected)" if code == "0007" else f"injected error {code}"
+        message = "daily request limit exceeded (injected)" if code == "0007" else f"injected error {code}"
         return self._error(code, message)
 
     async def handle(self, request: Request) -> Response:
@@ -198,8 +198,13 @@ class PlanfixEmulator:
             self.stats.count(method, write=method in WRITE_METHODS)
             wait = self.rate_gate.admit()
             if wait is None:
-                return self._error(
-                    "0007", f"request rate limit exceeded: at most {self.config.rate:g} per second"
+                # Undocumented on the real service (0007 is its *daily* limit): an HTTP 429 that a
+                # client can only read as "slow down", never as "the day is used up".
+                return Response(
+                    f"more than {self.config.rate:g} requests per second".encode(),
+                    status_code=429,
+                    media_type="text/plain",
+                    headers={"Retry-After": "1"},
                 )
         if wait > 0:
             await asyncio.sleep(wait)
@@ -268,7 +273,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--over-rate",
         choices=OVER_RATE_MODES,
         default=defaults.over_rate,
-        help="above the rate: reject with 0007, or delay (default reject)",
+        help="above the rate: reject with HTTP 429, or delay (default reject)",
     )
     parser.add_argument(
         "--daily-quota",

@@ -1,7 +1,8 @@
 """The emulated account limits: requests per second and the daily quota with its coarse header.
 
 Above the per-second rate the real service's behaviour is undocumented, so the emulator either
-rejects (error 0007) or delays the request. The daily quota counts every request that passes the
+rejects (HTTP 429 with ``Retry-After: 1``; not 0007, which the pages define as the *daily* limit)
+or delays the request. The daily quota counts every request that passes the
 rate gate; ``X-RateLimit-Remaining`` reports a snapshot refreshed only every ``refresh`` seconds,
 like the real header (about every ten minutes).
 """

@@ -89,7 +89,9 @@ def test_both_pairs_together_stay_under_the_planfix_rate(
     w.pme("POST", "seed", {"events": 12, "customers": 36, "seed": 6})
     daemon = make_daemon(w, pf_rate=20)
     in_threads((daemon.run_pair, "contacts", False), (daemon.run_pair, "tasks", False))
-    assert [e for e in named(logs, "remote.retry") if e.get("system") == "planfix"] == []
+    # Without the shared limiter the two pairs send twice the rate: dozens of 429s. With it, at most
+    # a stray one, when the machine delays one request and not the next (arrival times jitter).
+    assert len([e for e in named(logs, "remote.retry") if e.get("system") == "planfix"]) <= 2
     assert all(h.failures_in_a_row == 0 for h in daemon.health.values()), daemon.status_line()
     assert w.pf("GET", "stats")["total"] > 40, "enough requests to hit the limit without the limiter"
     assert w.pf("GET", "stats")["writes"] > 0

@@ -64,7 +64,14 @@ def test_a_rich_task_keeps_every_unmapped_field_and_nobody_is_notified(world: Wo
         memberGroups=[{"id": "2"}],
         auditors=[{"id": "4"}],
         auditorGroups=[{"id": "3"}],
-        customData={"102": "Calle Mayor 5", "103": "1500", "104": "4", "105": "01-06-2027", "106": "Warranty"},
+        customData={
+            "102": "Calle Mayor 5",
+            "103": "1500",
+            "104": "4",
+            "105": "01-06-2027",
+            "106": "Warranty",
+            "108": "Llave en portería",
+        },
     )
     world.sync()
     event = links(world, "tasks")[task]
