@@ -161,3 +161,13 @@ def test_root_on_its_own_state_directory_is_not_refused(tmp_path: Path) -> None:
 
     assert code == 0, err
     assert "nothing to retry" in out
+
+
+def test_the_cli_error_line_shows_control_characters_escaped(tmp_path: Path) -> None:
+    hostile = tmp_path / "conf\x1b[2J\x1b]0;owned\x07.toml"
+
+    code, _, err = run_cli("status", "--config", str(hostile))
+
+    assert code == 2
+    assert "conf\\x1b[2J\\x1b]0;owned\\x07.toml" in err
+    assert "\x1b" not in err and "\x07" not in err
