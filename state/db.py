@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from state.errors import StateCorrupt, StateFileError, StateTooNew
-from state.files import backup_path, check_header, create_private, ensure_private_database
+from state.files import (
+    backup_path,
+    check_header,
+    create_private,
+    ensure_private_database,
+    open_private,
+    reader_owner,
+)
 from state.migrations import MIGRATIONS, Migration
 from state.types import utc_text
 
@@ -66,7 +75,7 @@ def open_reader(
     migrations: Sequence[Migration] = MIGRATIONS,
 ) -> Engine:
     """A read-only engine on an existing, current database; nothing on disk is changed."""
-    found = _inspect(path, supported=len(migrations))
+    found = _inspect(path, supported=len(migrations), owner=reader_owner(path))
     if found < len(migrations):
         state = "is empty" if found == 0 else f"has schema version {found}, older than this syncd's"
         raise StateFileError(
@@ -75,9 +84,9 @@ def open_reader(
     return _engine(path, readonly=True, busy_timeout_ms=busy_timeout_ms)
 
 
-def _inspect(path: Path, *, supported: int) -> int:
-    """Check the header and integrity over a read-only connection; return the schema version."""
-    if not check_header(path):
+def _inspect(path: Path, *, supported: int, owner: int | None = None) -> int:
+    """Check the file, its header and integrity over a read-only connection; return the schema version."""
+    if not check_header(path, owner=owner):
         return 0
     try:
         with _raw_readonly(path) as conn:
@@ -112,33 +121,55 @@ def _raw_readonly(path: Path) -> Iterator[sqlite3.Connection]:
 
 def _uri(path: Path, mode: str) -> str:
     # mode=rw (not rwc) for the writer too: only ensure_private_database creates the file, with 0600.
-    return f"{path.resolve().as_uri()}?mode={mode}"
+    # Only the directory is resolved: the file itself was checked not to be a link, and resolving
+    # it would hand SQLite the target of a link planted since.
+    return f"{(path.parent.resolve() / path.name).as_uri()}?mode={mode}"
 
 
 def _backup(path: Path, version: int, now: datetime) -> Path:
-    """A consistent copy (SQLite's backup API, so pages still in the WAL are included), mode 0600."""
-    first = backup_path(path, version, now)
+    """A consistent copy (SQLite's backup API, so pages still in the WAL are included), mode 0600.
+
+    SQLite writes the copy by name, so it writes into a private directory of our own (mode 0700,
+    where no one else can plant a link); the finished copy is then renamed over the name reserved
+    beside the database (a rename replaces a link, it never writes through one).
+    """
+    target = _reserve_backup_name(path, backup_path(path, version, now))
+    workdir = Path(tempfile.mkdtemp(prefix=".syncd-backup-", dir=path.parent))
+    try:
+        staging = workdir / "backup.db"
+        os.close(create_private(staging, db_path=path))
+        dest = sqlite3.connect(staging)
+        try:
+            with _raw_readonly(path) as source:
+                source.backup(dest)
+        except sqlite3.Error as exc:
+            raise StateFileError(
+                path, f"backup to {target} before migrating failed ({exc}); nothing migrated"
+            ) from exc
+        finally:
+            dest.close()
+        os.close(open_private(staging, os.O_RDONLY, db_path=path))  # 0600 through the descriptor
+        staging.replace(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            target.unlink()  # the empty placeholder; unlink never follows a link
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    log.info("state_backup_written", path=str(path), backup=str(target), version=version)
+    return target
+
+
+def _reserve_backup_name(path: Path, first: Path) -> Path:
+    """Claim a free backup name with an empty 0600 file (``O_EXCL``: nothing existing is touched)."""
     for attempt in range(100):
         target = first if attempt == 0 else first.with_name(f"{first.name}.{attempt}")
         try:
-            os.close(create_private(target))
-            break
+            os.close(create_private(target, db_path=path))
         except FileExistsError:
             continue
-    else:
-        raise StateFileError(path, f"cannot find a free name for the pre-migration backup {first}")
-    dest = sqlite3.connect(target)
-    try:
-        with _raw_readonly(path) as source:
-            source.backup(dest)
-    except sqlite3.Error as exc:
-        raise StateFileError(
-            path, f"backup to {target} before migrating failed ({exc}); nothing migrated"
-        ) from exc
-    finally:
-        dest.close()
-    log.info("state_backup_written", path=str(path), backup=str(target), version=version)
-    return target
+        return target
+    raise StateFileError(path, f"cannot find a free name for the pre-migration backup {first}")
 
 
 def _migrate(engine: Engine, found: int, migrations: Sequence[Migration], now: datetime) -> None:

@@ -6,6 +6,7 @@ small tree, grouped by what the caller does next::
     StateFileError        the database file cannot be used; stop with the message (exit 2)
     ├── StateLocked       another process holds the single-writer lock (message names the pid)
     ├── StateCorrupt      not a usable SQLite file; it is left exactly as it was
+    ├── StateFileUnsafe   a state file is a link, not a regular file, or not the running user's
     ├── StateTooNew       written by a newer syncd; this one must not guess at its schema
     └── StateReadOnly     a write was asked of a store opened read-only (a programming error)
     LinkConflict          an upsert would join two existing links; nothing was written
@@ -53,6 +54,19 @@ class StateCorrupt(StateFileError):  # noqa: N818
             "away to start with empty state (the next run then re-matches records by their markers).",
         )
         self.reason = reason
+
+
+class StateFileUnsafe(StateFileError):  # noqa: N818
+    """A state file (the database, a companion, the lock or a backup) that syncd will not touch.
+
+    Following a link or writing to another user's file could truncate or re-mode a file that is
+    not syncd's, with the rights of whoever runs syncd (root, for an admin's ``syncd retry``).
+    """
+
+    def __init__(self, path: Path, file: Path, problem: str) -> None:
+        super().__init__(path, f"{file} {problem}")
+        self.file = file
+        self.problem = problem
 
 
 class StateTooNew(StateFileError):  # noqa: N818

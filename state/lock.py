@@ -5,6 +5,8 @@ interleave whole cycles (both creating the same record before either links it). 
 an exclusive ``flock`` on ``<db>.lock`` for its lifetime. The kernel drops it when the process dies,
 even by ``kill -9``, so a stale lock never needs cleaning up. The holder's pid is written into the
 file only to make the refusal message useful; the lock itself is the ``flock``, not the file.
+The file is opened like every state file (``open_private``): never through a link, and only if it is
+a regular file of the running user, since it is truncated once locked.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
 from syncd.errors import SyncdError
+from syncd.terminal import printable
 
 EMULATORS = ("planfix", "planningpme")
 
@@ -114,7 +115,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stream)
     except SyncdError as exc:
-        print(f"syncd: error: {exc}", file=sys.stderr)
+        # Remote errors quote what the remote said: no escape sequence of theirs reaches the terminal.
+        print(printable(f"syncd: error: {exc}", newlines=True), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import pwd
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -14,16 +17,18 @@ from typing import Any, TextIO
 
 import structlog
 
+from state.files import user_name
 from state.store import Store
 from syncd.applier import FailurePolicy
 from syncd.cycle import PAUSED_OUTCOME, Cycle, CycleOptions, CycleResult
-from syncd.errors import ConfigError, RemoteError
+from syncd.errors import RemoteError, StateError
 from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging
 from syncd.planner import GuardLimits
-from syncd.report import RENDERERS
+from syncd.report import RENDERERS, write_report
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
 from syncd.settings import Settings, load_settings, resolve_config_path
+from syncd.terminal import printable, printable_json
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +44,37 @@ def _load(args: argparse.Namespace) -> tuple[Settings, Path]:
         stream=sys.stderr,
     )
     return settings, path.resolve().parent
+
+
+def refuse_root_on_service_state(settings: Settings, args: argparse.Namespace) -> None:
+    """A writer run by root in a state directory another user owns is refused before it opens anything.
+
+    Root would leave files there the service cannot open (the service stops), and anything that user
+    planted there (a link, a file) would be acted on with root's rights. The message says how to run
+    the same command as the directory's owner.
+    """
+    if os.geteuid() != 0:
+        return
+    directory = settings.state.path.parent
+    try:
+        owner = directory.stat().st_uid
+    except OSError:
+        return  # opening the store names the missing directory
+    if owner == 0:
+        return
+    try:
+        name = pwd.getpwuid(owner).pw_name
+    except KeyError:
+        name = f"#{owner}"  # sudo's spelling of a uid without a name (a stopped DynamicUser)
+    config = resolve_config_path(getattr(args, "config", None)).resolve()
+    command = shlex.join(["syncd", args.command, "--config", str(config)])
+    raise StateError(
+        f"syncd {args.command} writes to the state database, and runs as root in {directory}, which "
+        f"belongs to {user_name(owner)}: root's files there would lock the service out, and links "
+        "planted there would be followed with root's rights. Run it as that user instead: "
+        f"sudo -u {shlex.quote(name)} {command} … (or runuser -u {shlex.quote(name)} -- {command} …); "
+        "for the shipped systemd units see README, Troubleshooting."
+    )
 
 
 def cycle_options(settings: Settings, *, dry_run: bool, force_delete: bool, full: bool) -> CycleOptions:
@@ -110,6 +146,8 @@ def _exit_code(results: list[CycleResult]) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     settings, base_dir = _load(args)
+    if not args.dry_run:
+        refuse_root_on_service_state(settings, args)
     if not args.once:
         from syncd.daemon import run_daemon
 
@@ -119,11 +157,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     )
     text = RENDERERS[args.report](results)
     if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--output {args.output}: cannot write the report: {exc.strerror}") from None
-        print(f"report written to {args.output}", file=out)
+        write_report(Path(args.output), text)
+        print(printable(f"report written to {args.output}"), file=out)
     else:
         out.write(text)
     return _exit_code(results)
@@ -138,7 +173,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         data = store.status_summary()
     data = {"paused": paused_pairs(data, datetime.now(UTC)), **data}
     if args.json:
-        out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        out.write(printable_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
         return 0
     out.write(render_status(data))
     return 0
@@ -159,6 +194,7 @@ def paused_pairs(summary: Mapping[str, Any], now: datetime) -> dict[str, str]:
 
 
 def render_status(data: dict[str, object]) -> str:
+    """One line per item; failures and conflicts hold remote text, so each line is made printable."""
     lines = []
     for key, value in data.items():
         if isinstance(value, list):
@@ -169,12 +205,13 @@ def render_status(data: dict[str, object]) -> str:
             lines.extend(f"  {k}: {v}" for k, v in value.items())
         else:
             lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
     """Parked records wait for a person; once fixed, this makes them due at the next cycle."""
     settings, _ = _load(args)
+    refuse_root_on_service_state(settings, args)
     if not settings.state.path.exists():
         print(f"no state database yet at {settings.state.path}: nothing to retry", file=out)
         return 0
@@ -186,10 +223,8 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
                 continue
             if failure.parked and store.unpark(failure.pair, failure.side, failure.key):
                 count += 1
-                print(
-                    f"{failure.pair} {failure.side} {failure.key}: will be retried ({failure.last_error})",
-                    file=out,
-                )
+                line = f"{failure.pair} {failure.side} {failure.key}: will be retried ({failure.last_error})"
+                print(printable(line), file=out)
     print(f"{count} parked record(s) released for retry", file=out)
     return 0
 
@@ -209,7 +244,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"{connector.system} {entity}: credentials ok", file=out)
             except RemoteError as exc:
                 failed = max(failed, exc.exit_code)
-                print(f"{connector.system} {entity}: {exc}", file=out)
+                print(printable(f"{connector.system} {entity}: {exc}"), file=out)
     finally:
         remotes.close()
     return failed

@@ -23,7 +23,7 @@ from state.store import Store
 from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
 from syncd.cycle_links import KnowsDeletions, LinkResolverFromStore, LinkSet
-from syncd.errors import GuardError, QuotaExhaustedError
+from syncd.errors import GuardError, QuotaExhaustedError, RecordError
 from syncd.pairs import Pair
 from syncd.planner import (
     SIDES,
@@ -138,7 +138,7 @@ class Cycle:
         for side in SIDES:
             # Everything the planner will look up: the records' own links and their markers'.
             links.want(side, records[side])
-            markers = (self.pair.mapper.marker(side, r.data) for r in records[side].values())
+            markers = (self.pair.usable_marker(side, r) for r in records[side].values())
             links.want(other(side), (m for m in markers if m))
         observed, unmappable = self._observe_all(records)
         deleted = self._archived_as_deleted(records, observed, links, deleted)
@@ -283,7 +283,7 @@ class Cycle:
             for key, rec in records[side].items():
                 if links.get(side, key) is not None:
                     continue
-                marker = self.pair.mapper.marker(side, rec.data)
+                marker = self.pair.usable_marker(side, rec)
                 if marker and marker not in records[other(side)]:
                     wanted[other(side)].add(marker)
         # Linked counterparts of changed records are not needed: the link holds their last values.
@@ -327,10 +327,10 @@ class Cycle:
         return observed, unmappable
 
     def _try_observe(self, side: Side, record: RemoteRecord) -> Observed | str:
-        """The record observed, or why the mapping cannot translate it."""
+        """The record observed, or why the mapping cannot translate it (or its marker is no key)."""
         try:
             return self._observe(side, record)
-        except MappingValueError as exc:
+        except (MappingValueError, RecordError) as exc:
             return str(exc)
 
     def _archived_as_deleted(

@@ -2,7 +2,9 @@
 
 It needs no credentials, no network and no configuration: both emulators run on free loopback
 ports, a throw-away config and state live in a temporary directory, and the run ends with a
-summary table and a self-contained HTML report.
+summary table and a self-contained HTML report. The report is kept in a new private directory
+(mode 0700) unless ``--output`` names a file: a fixed name in the shared temp directory could be a
+link another user planted, or a file they read.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
-from syncd.report import render_html
+from syncd.report import render_html, write_report
 from syncd.runtime import open_store
 from syncd.settings import load_settings
 
@@ -152,8 +154,8 @@ def run_demo(out: TextIO, seconds: float = 20.0, output: str | None = None) -> i
                 )
             )
             out.write(f"\n\nConflicts waiting for a person: {len(conflicts)}\n")
-            target = Path(output) if output else Path(tempfile.gettempdir()) / "syncd-demo-report.html"
-            target.write_text(render_html(report), encoding="utf-8")
+            target = Path(output) if output else report_path()
+            write_report(target, render_html(report))
             out.write(f"HTML report of the cycles that changed something: {target}\n")
             logged = warnings.getvalue().count("\n")
             if logged:
@@ -162,6 +164,11 @@ def run_demo(out: TextIO, seconds: float = 20.0, output: str | None = None) -> i
             pf.stop()
             pme.stop()
     return 0
+
+
+def report_path() -> Path:
+    """Where the report goes without ``--output``: a directory of its own, readable by us only."""
+    return Path(tempfile.mkdtemp(prefix="syncd-demo-report-")) / "syncd-demo-report.html"
 
 
 def _overlap_customers(http: httpx.Client, pf: EmulatorServer, pme: EmulatorServer, base: Path) -> None:

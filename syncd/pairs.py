@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mappings.engine import Mapper, canonical_hash
-from syncd.connectors.base import Connector, RemoteRecord
-from syncd.planner import SIDES, FieldRule, Observed, PairRules, Side
+from syncd.connectors.base import Connector, RemoteRecord, check_key
+from syncd.errors import RecordError
+from syncd.planner import SIDES, FieldRule, Observed, PairRules, Side, other
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,36 @@ class Pair:
         read = set(self.mapper.fields_read_from(side))
         return canonical_hash({k: v for k, v in canonical.items() if k in read})
 
+    def marker(self, side: Side, record: RemoteRecord) -> str | None:
+        """The other system's key stored on this record, checked to look like one of its keys.
+
+        A marker is a field anyone can edit, and it names the record the next request reads or
+        writes, so ``..``, ``a/b`` or ``12 34`` raise RecordError naming the record and the marker.
+        """
+        value = self.mapper.marker(side, record.data)
+        if value is None:
+            return None
+        spec = self.mapper.spec
+        where = spec.planfix_marker if side == "planfix" else spec.planningpme_marker
+        return check_key(other(side), value, what=f"{side} record {record.key}: its marker {where}")
+
+    def usable_marker(self, side: Side, record: RemoteRecord) -> str | None:
+        """``marker``, or None when it is not a key (``observe`` then reports the record as failed)."""
+        try:
+            return self.marker(side, record)
+        except RecordError:
+            return None
+
     def observe(self, side: Side, record: RemoteRecord, unresolved: tuple[str, ...] = ()) -> Observed:
+        """The record as the planner sees it; RecordError when its marker is not a key."""
+        marker = self.marker(side, record)
         canonical = self.mapper.canonical(side, record.data)
         return Observed(
             side=side,
             key=record.key,
             canonical=canonical,
             hash=canonical_hash(canonical),
-            marker=self.mapper.marker(side, record.data),
+            marker=marker,
             match_key=self.mapper.match_key(side, record.data),
             modified=record.modified,
             included=self.mapper.included(side, record.data),

@@ -2,18 +2,26 @@
 
 The JSON report is a stable interface (``"schema": "syncd.report/1"``); its fields are documented
 in the README. The HTML report is a single self-contained file: no scripts, no external assets.
+Reports hold personal data (names, e-mails, phone numbers), so a report file is its owner's only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from syncd.cycle import CycleResult, summarise
+from syncd.errors import ConfigError
 from syncd.planner import Operation
+from syncd.terminal import printable, printable_json
 
 SCHEMA = "syncd.report/1"
 
@@ -64,7 +72,7 @@ def to_json_dict(results: Sequence[CycleResult], generated_at: datetime | None =
 
 
 def render_json(results: Sequence[CycleResult]) -> str:
-    return json.dumps(to_json_dict(results), ensure_ascii=False, indent=2, default=str)
+    return printable_json(json.dumps(to_json_dict(results), ensure_ascii=False, indent=2, default=str))
 
 
 def _value(value: Any) -> str:
@@ -111,7 +119,8 @@ def render_text(results: Sequence[CycleResult]) -> str:
                 lines.append(f"      {c['field']}: planfix {pf_value} ≠ planningpme {pme_value}")
             if row["error"]:
                 lines.append(f"      error: {row['error']}")
-    return "\n".join(lines) + "\n"
+    # Line by line: a newline inside a remote value must not start a line of its own.
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 _CSS = """
@@ -177,3 +186,40 @@ def render_html(results: Sequence[CycleResult]) -> str:
 
 
 RENDERERS = {"text": render_text, "json": render_json, "html": render_html}
+
+
+def write_report(path: Path, text: str, *, option: str = "--output") -> None:
+    """Write a report file readable by its owner only (mode 0600, whatever the umask).
+
+    The text goes to a new private file beside ``path``, which is then renamed over it: a reader
+    never sees half a report, an existing file's wider mode is not kept, and a link at ``path`` is
+    refused rather than written through (root writing a report must not overwrite what it points at).
+    Failures are ConfigErrors naming ``option`` and the path.
+    """
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot write the report: {exc.strerror}") from None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"{option} {path}: is a symbolic link; give the path of the file itself")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{option} {path}: is not a regular file; leave out {option} to print the report")
+    try:
+        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot write the report: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(staging).replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(staging).unlink()
+        if isinstance(exc, OSError):
+            raise ConfigError(f"{option} {path}: cannot write the report: {exc.strerror}") from None
+        raise

@@ -9,10 +9,13 @@ The mapping layer works only on native records; the sync core never sees XML or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from syncd.errors import RecordError
 
 System = Literal["planfix", "planningpme"]
 
@@ -144,3 +147,29 @@ class RequestCounter:
     @property
     def total(self) -> int:
         return sum(self.by_method.values())
+
+
+# What a record key of each system looks like. Planfix ids are numbers; PlanningPME's are numbers
+# too, but only letters, digits, ``_`` and ``-`` are needed to be safe in a path segment, so nothing
+# stricter is assumed of them. ``[0-9]`` (not ``\d``) keeps out other scripts' digits.
+_KEY_PATTERNS: dict[System, tuple[re.Pattern[str], str]] = {
+    "planfix": (re.compile(r"[0-9]{1,18}"), "Planfix ids are numbers"),
+    "planningpme": (
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"),
+        "PlanningPME keys are letters, digits, '_' and '-'",
+    ),
+}
+
+
+def check_key(system: System, key: str, *, what: str) -> str:
+    """``key`` when it looks like a record key of ``system``; otherwise RecordError naming ``what``.
+
+    Keys end up in request paths (``/api/do/{key}``) and filters (``<id>``). A marker is text
+    anyone can edit, and a server's reply is not ours either: ``..``, ``../x`` or ``a/b`` would
+    survive quoting into a path that names another resource, so such a key is refused before use.
+    """
+    pattern, rule = _KEY_PATTERNS[system]
+    if isinstance(key, str) and pattern.fullmatch(key):
+        return key
+    shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    raise RecordError(f"{what}: {shown} is not a {system} key ({rule}); left alone")

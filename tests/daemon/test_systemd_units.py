@@ -50,6 +50,39 @@ def test_service_unit_has_the_required_settings() -> None:
         assert needed in text, needed
 
 
+HARDENING_PREFIXES = (
+    "DynamicUser=",
+    "User=",
+    "UMask=",
+    "NoNewPrivileges=",
+    "Protect",
+    "Private",
+    "Restrict",
+    "LockPersonality=",
+    "MemoryDenyWriteExecute=",
+    "SystemCall",
+    "CapabilityBoundingSet=",
+    "AmbientCapabilities=",
+    "LimitNOFILE=",
+)
+
+
+def hardening(unit: str) -> list[str]:
+    """The unit's sandboxing lines, in order (repeated keys such as SystemCallFilter= add up)."""
+    lines = (line.strip() for line in (UNITS / unit).read_text().splitlines())
+    return [line for line in lines if line.startswith(HARDENING_PREFIXES)]
+
+
+def test_the_timer_unit_is_as_hardened_as_the_service() -> None:
+    service, once = hardening("syncd.service"), hardening("syncd-once.service")
+
+    assert once == service
+    for needed in ("SystemCallErrorNumber=EPERM", "ProtectSystem=strict", "CapabilityBoundingSet="):
+        assert needed in service, needed
+    limit = [line for line in service if line.startswith("LimitNOFILE=")]
+    assert len(limit) == 1 and 256 <= int(limit[0].split("=")[1]) <= 65536, limit
+
+
 @pytest.mark.parametrize("abstract", [False, True])
 def test_notifier_sends_datagrams(tmp_path: Path, abstract: bool) -> None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import structlog
 
-from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, Seen, System
+from syncd.connectors.base import Listing, NativeRecord, QuotaHint, RemoteRecord, Seen, System, check_key
 from syncd.connectors.http import HttpTransport
 from syncd.connectors.planningpme.client import PlanningPmeClient, is_giving_up, path_of
 from syncd.connectors.planningpme.pagination import PAGE_SIZE, Page, PageIndexPaginator, read_pages
@@ -252,6 +252,7 @@ class _PlanningPmeConnector:
 
     def _get(self, key: str) -> RemoteRecord:
         label = f"GET /api/{self.api}/{{key}}"
+        check_key(self.system, key, what=label)
         return self._record(self.client.request("GET", label, path_of(self.api, key)), label)
 
     def get(self, key: str) -> RemoteRecord | None:
@@ -303,6 +304,7 @@ class _PlanningPmeConnector:
         """A partial PUT: only the properties (and custom field codes) in ``data`` are sent, so
         nothing needs reading first (``current`` is not needed)."""
         label = f"PUT /api/{self.api}/{{key}}"
+        check_key(self.system, key, what=label)
         reply = self.client.request(
             "PUT", label, path_of(self.api, key), body=self._body(data), priority="write"
         )
@@ -311,6 +313,7 @@ class _PlanningPmeConnector:
     def delete(self, key: str) -> None:
         """Raises ``NotFoundError`` when the record is already gone (the caller decides)."""
         label = f"DELETE /api/{self.api}/{{key}}"
+        check_key(self.system, key, what=label)
         self.client.request("DELETE", label, path_of(self.api, key), priority="write")
 
     def set_marker(self, key: str, marker: str | None) -> None:
