@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
 from syncd.errors import SyncdError
+from syncd.logs import redact
 
 EMULATORS = ("planfix", "planningpme")
 
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stream)
     except SyncdError as exc:
-        print(f"syncd: error: {exc}", file=sys.stderr)
+        print(f"syncd: error: {redact(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

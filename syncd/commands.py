@@ -18,7 +18,7 @@ from syncd.applier import FailurePolicy
 from syncd.cycle import Cycle, CycleOptions, CycleResult
 from syncd.errors import ConfigError, RemoteError
 from syncd.foresight import ForeseenLinks
-from syncd.logs import configure_logging
+from syncd.logs import configure_logging, redact
 from syncd.planner import GuardLimits
 from syncd.report import RENDERERS
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
@@ -136,9 +136,9 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     with open_store(settings.state.path, readonly=True) as store:
         data = store.status_summary()
     if args.json:
-        out.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        out.write(redact(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
         return 0
-    out.write(render_status(data))
+    out.write(redact(render_status(data)))
     return 0
 
 
@@ -170,10 +170,8 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
                 continue
             if failure.parked and store.unpark(failure.pair, failure.side, failure.key):
                 count += 1
-                print(
-                    f"{failure.pair} {failure.side} {failure.key}: will be retried ({failure.last_error})",
-                    file=out,
-                )
+                why = redact(failure.last_error)
+                print(f"{failure.pair} {failure.side} {failure.key}: will be retried ({why})", file=out)
     print(f"{count} parked record(s) released for retry", file=out)
     return 0
 
@@ -193,7 +191,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"{connector.system} {entity}: credentials ok", file=out)
             except RemoteError as exc:
                 failed = max(failed, exc.exit_code)
-                print(f"{connector.system} {entity}: {exc}", file=out)
+                print(f"{connector.system} {entity}: {redact(exc)}", file=out)
     finally:
         remotes.close()
     return failed

@@ -123,6 +123,17 @@ def redact(value: object) -> str:
     return active_redactor().scrub(str(value))
 
 
+def redact_strings(value: Any) -> Any:
+    """``value`` with ``redact`` applied to every string inside it (for reports built as data)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_strings(v) for v in value]
+    return value
+
+
 def remember_secrets(secrets: Iterable[str]) -> None:
     """Mask these values from now on too (a reload read new credentials)."""
     active_redactor().add(secrets)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncd.cycle import CycleResult, summarise
+from syncd.logs import redact_strings
 from syncd.planner import Operation
 
 SCHEMA = "syncd.report/1"
@@ -45,7 +46,7 @@ def _operations(result: CycleResult) -> list[dict[str, Any]]:
 
 def to_json_dict(results: Sequence[CycleResult], generated_at: datetime | None = None) -> dict[str, Any]:
     when = generated_at or datetime.now(UTC)
-    return {
+    report = {
         "schema": SCHEMA,
         "generated_at": when.isoformat(),
         "dry_run": any(r.dry_run for r in results),
@@ -61,6 +62,9 @@ def to_json_dict(results: Sequence[CycleResult], generated_at: datetime | None =
             for r in results
         ],
     }
+    # Errors carry remote and exception text: every string is masked before any renderer sees it.
+    masked: dict[str, Any] = redact_strings(report)
+    return masked
 
 
 def render_json(results: Sequence[CycleResult]) -> str:
