@@ -145,9 +145,12 @@ class _StructuredHandler(logging.Handler):
 
     def __init__(self, out: TextIO, level: int) -> None:
         super().__init__(level)
+        self._out = out
         self._printer = structlog.PrintLogger(file=out)
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._out.closed:
+            return  # the stream was closed (a finished test's capture): the line has nowhere to go
         try:
             self._printer.msg(self.format(record))
         except Exception:
