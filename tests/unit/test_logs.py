@@ -5,7 +5,7 @@ import gc
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -124,7 +124,7 @@ def test_redact_strings_masks_inside_data() -> None:
 SECRET = "uvicorn-secret-0123456789"
 
 
-async def _failing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _failing_app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     raise RuntimeError(f"the handler blew up holding {SECRET} for https://admin:hunter22@example.com/")
 
 
