@@ -176,3 +176,12 @@ def test_the_limit_counts_decoded_bytes_so_a_compression_bomb_is_refused() -> No
     http = _transport(lambda request: httpx.Response(200, content=bomb, headers=headers), limit=1024 * 1024)
     with pytest.raises(ProtocolError, match="larger than the limit"):
         _get(http)
+
+
+def test_deeply_nested_planfix_xml_is_a_protocol_error_too() -> None:
+    """The PlanningPME client catches the JSON parser's RecursionError; lxml refuses depth itself."""
+    clock = FakeClock()
+    deep = b'<response status="ok">' + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</response>"
+    client = _planfix(lambda request: httpx.Response(200, content=deep), clock, attempts=1)
+    with pytest.raises(ProtocolError, match="not well-formed XML"):
+        client.call("user.get")
