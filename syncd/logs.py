@@ -16,6 +16,7 @@ A reload refreshes the values to mask with ``remember_secrets``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -57,10 +58,10 @@ def mask_url_userinfo(text: str) -> str:
 
 
 def _variants(secret: str) -> set[str]:
-    """The forms in which ``secret`` may show up in text: whole, each line part, percent-encoded."""
-    found = {secret}
+    """The forms in which ``secret`` may show up in text: whole, each line part, percent-encoded,
+    and escaped inside a JSON string (text masked after it was rendered as JSON)."""
+    found = {secret, quote(secret, safe=""), json.dumps(secret, ensure_ascii=False)[1:-1]}
     found.update(_CONTROL.split(secret))
-    found.add(quote(secret, safe=""))
     return {v for v in found if len(v) >= MIN_SECRET_CHARS}
 
 

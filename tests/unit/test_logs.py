@@ -78,6 +78,12 @@ def test_a_percent_encoded_secret_is_masked() -> None:
     assert Redactor(["pa ss/word+1"]).scrub("GET /x?p=pa%20ss%2Fword%2B1") == f"GET /x?p={REDACTED}"
 
 
+def test_a_secret_escaped_in_rendered_json_is_masked() -> None:
+    secret = 'quo"te\\back-slash'
+    rendered = json.dumps({"error": f"refused {secret}"})
+    assert json.loads(Redactor([secret]).scrub(rendered)) == {"error": f"refused {REDACTED}"}
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
