@@ -35,6 +35,7 @@ from syncd.errors import (
     RemoteError,
     TransientError,
 )
+from syncd.logs import redact
 from syncd.pairs import Pair
 from syncd.planner import SIDES, LinkState, Observed, Operation, Plan, Side, other
 
@@ -178,7 +179,7 @@ class Applier:
             side,
             key,
             "map",
-            error,
+            redact(error),
             self.now(),
             max_attempts=self.failures.max_attempts,
             backoff_base_s=self.failures.backoff_base_s,
@@ -450,7 +451,7 @@ class Applier:
                 side,
                 key,
                 op.kind,
-                str(exc),
+                redact(exc),
                 self.now(),
                 max_attempts=self.failures.max_attempts,
                 backoff_base_s=self.failures.backoff_base_s,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
 from syncd.errors import SyncdError
+from syncd.logs import redact
 from syncd.terminal import printable
 
 EMULATORS = ("planfix", "planningpme")
@@ -115,8 +116,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         return _dispatch(args, stream)
     except SyncdError as exc:
-        # Remote errors quote what the remote said: no escape sequence of theirs reaches the terminal.
-        print(printable(f"syncd: error: {exc}", newlines=True), file=sys.stderr)
+        # Remote errors quote what the remote said: no secret, and no escape sequence of theirs.
+        print(printable(f"syncd: error: {redact(exc)}", newlines=True), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -23,7 +23,7 @@ from syncd.applier import FailurePolicy
 from syncd.cycle import PAUSED_OUTCOME, Cycle, CycleOptions, CycleResult
 from syncd.errors import RemoteError, StateError
 from syncd.foresight import ForeseenLinks
-from syncd.logs import configure_logging
+from syncd.logs import configure_logging, redact
 from syncd.planner import GuardLimits
 from syncd.report import RENDERERS, write_report
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
@@ -173,9 +173,9 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         data = store.status_summary()
     data = {"paused": paused_pairs(data, datetime.now(UTC)), **data}
     if args.json:
-        out.write(printable_json(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
+        out.write(printable_json(redact(json.dumps(data, ensure_ascii=False, indent=2, default=str))) + "\n")
         return 0
-    out.write(render_status(data))
+    out.write(redact(render_status(data)))
     return 0
 
 
@@ -223,8 +223,11 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
                 continue
             if failure.parked and store.unpark(failure.pair, failure.side, failure.key):
                 count += 1
-                line = f"{failure.pair} {failure.side} {failure.key}: will be retried ({failure.last_error})"
-                print(printable(line), file=out)
+                why = redact(failure.last_error)
+                print(
+                    printable(f"{failure.pair} {failure.side} {failure.key}: will be retried ({why})"),
+                    file=out,
+                )
     print(f"{count} parked record(s) released for retry", file=out)
     return 0
 
@@ -244,7 +247,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                 print(f"{connector.system} {entity}: credentials ok", file=out)
             except RemoteError as exc:
                 failed = max(failed, exc.exit_code)
-                print(printable(f"{connector.system} {entity}: {exc}"), file=out)
+                print(printable(f"{connector.system} {entity}: {redact(exc)}"), file=out)
     finally:
         remotes.close()
     return failed

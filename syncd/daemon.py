@@ -54,6 +54,7 @@ from syncd.errors import (
     StateError,
     SyncdError,
 )
+from syncd.logs import remember_secrets
 from syncd.pairs import Pair
 from syncd.push import PushServer, create_push_app, push_limits
 from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
@@ -462,6 +463,7 @@ class Daemon:
             return False
         try:
             settings = load_settings(self.config_path)
+            remember_secrets(settings.secret_values())  # masked from now on, even if rejected below
             gen = self._build(settings)
         except SyncdError as exc:
             log.error("config.reload_rejected", error=str(exc), kept="the previous configuration")

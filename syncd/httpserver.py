@@ -156,6 +156,7 @@ class BackgroundServer:
         config = uvicorn.Config(
             app,
             log_level="warning",
+            log_config=None,  # uvicorn's own lines go through syncd.logs, not a handler of its own
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=None if graceful_timeout_s is None else round(graceful_timeout_s),

@@ -20,6 +20,7 @@ from typing import Any
 
 from syncd.cycle import CycleResult, summarise
 from syncd.errors import ConfigError
+from syncd.logs import redact_strings
 from syncd.planner import Operation
 from syncd.terminal import printable, printable_json
 
@@ -53,7 +54,7 @@ def _operations(result: CycleResult) -> list[dict[str, Any]]:
 
 def to_json_dict(results: Sequence[CycleResult], generated_at: datetime | None = None) -> dict[str, Any]:
     when = generated_at or datetime.now(UTC)
-    return {
+    report = {
         "schema": SCHEMA,
         "generated_at": when.isoformat(),
         "dry_run": any(r.dry_run for r in results),
@@ -69,6 +70,9 @@ def to_json_dict(results: Sequence[CycleResult], generated_at: datetime | None =
             for r in results
         ],
     }
+    # Errors carry remote and exception text: every string is masked before any renderer sees it.
+    masked: dict[str, Any] = redact_strings(report)
+    return masked
 
 
 def render_json(results: Sequence[CycleResult]) -> str:

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
+from syncd.connectors.http import DEFAULT_MAX_REPLY_BYTES, DEFAULT_MAX_RETRY_AFTER_S
 from syncd.errors import ConfigError
+from syncd.logs import mask_url_userinfo
 
 CONFIG_ENV = "SYNCD_CONFIG"
 
@@ -61,8 +63,15 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 def check_endpoint_url(url: str) -> str:
-    """Reject URLs that would send credentials in clear text to another host."""
+    """Reject URLs that would send credentials in clear text to another host, and URLs that carry
+    credentials themselves (``user:pass@``): those would be copied into every error message and
+    log line that names the URL, and syncd's credentials have their own keys."""
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"{mask_url_userinfo(url)!r} has a user name or password in it (user:pass@); remove it "
+            "and give the credentials in their own keys (or *_file, or the environment)"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
@@ -113,9 +122,14 @@ class PlanningPmeSettings(_Section):
     requests_per_hour: int = Field(default=2000, gt=0)
     language: str = "en"
     timeout: float = Field(default=30.0, gt=0)
+    max_retry_after: float = Field(default=DEFAULT_MAX_RETRY_AFTER_S, gt=0, le=DEFAULT_MAX_RETRY_AFTER_S)
+    """The longest pause one ``Retry-After`` may impose; longer requests are cut to it."""
+    max_reply_bytes: int = Field(default=DEFAULT_MAX_REPLY_BYTES, ge=64 * 1024, le=1024**3)
+    """The largest reply body read; a larger one is refused as a protocol fault."""
 
     _url = field_validator("url")(classmethod(lambda cls, v: check_endpoint_url(v)))
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
+    _pause = field_validator("max_retry_after", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
 
 class StateSettings(_Section):

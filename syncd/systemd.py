@@ -9,6 +9,8 @@ import os
 import socket
 from collections.abc import Mapping
 
+from syncd.logs import redact
+
 
 class Notifier:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -22,10 +24,13 @@ class Notifier:
         return self._address is not None
 
     def notify(self, *states: str) -> bool:
-        """Send ``READY=1``, ``STATUS=…``, ``WATCHDOG=1``, ``STOPPING=1`` …; False if it could not."""
+        """Send ``READY=1``, ``STATUS=…``, ``WATCHDOG=1``, ``STOPPING=1`` …; False if it could not.
+
+        Every state is masked: STATUS carries error text, and any local user can read it
+        (``systemctl status``)."""
         if self._address is None:
             return False
-        message = "\n".join(s.replace("\n", " ") for s in states).encode("utf-8")
+        message = "\n".join(redact(s).replace("\n", " ") for s in states).encode("utf-8")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
                 sock.connect(self._address)

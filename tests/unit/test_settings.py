@@ -67,6 +67,32 @@ def test_plain_http_to_a_remote_host_is_refused(tmp_path: Path) -> None:
         parse(GOOD.replace("http://127.0.0.1:8701/xml/", "http://planfix.example.com/xml/"), tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://admin:hunter22@127.0.0.1:8701/xml/", "planfix.url"),
+        ("https://hunter22@planfix.example.com/xml/", "planfix.url"),
+        ("https://admin:p@ss-hunter22@api.example.com", "planningpme.url"),
+    ],
+)
+def test_a_url_with_user_info_is_refused_without_echoing_it(tmp_path: Path, url: str, key: str) -> None:
+    before = "http://127.0.0.1:8701/xml/" if key == "planfix.url" else "http://127.0.0.1:8702"
+    with pytest.raises(ConfigError) as caught:
+        parse(GOOD.replace(before, url), tmp_path)
+    message = str(caught.value)
+    assert key in message and "user name or password" in message
+    assert "hunter22" not in message and "admin" not in message
+
+
+@pytest.mark.parametrize("key", ["max_retry_after", "max_reply_bytes"])
+def test_transport_limits_have_defaults_and_can_be_set(tmp_path: Path, key: str) -> None:
+    default = parse(GOOD, tmp_path).planningpme
+    assert (default.max_retry_after, default.max_reply_bytes) == (3600.0, 32 * 1024 * 1024)
+    value = '"10m"' if key == "max_retry_after" else "1048576"
+    tuned = parse(GOOD.replace('password = "demo"', f'password = "demo"\n{key} = {value}'), tmp_path)
+    assert getattr(tuned.planningpme, key) == (600.0 if key == "max_retry_after" else 1024 * 1024)
+
+
 def test_secrets_from_env_file_and_credentials_dir(tmp_path: Path) -> None:
     text = (
         GOOD.replace('api_key = "demo-key"\n', 'api_key_file = "pf.key"\n')

@@ -7,7 +7,7 @@ This module adds what is PlanningPME's own:
   account's assertion), renewed shortly before it expires and once after a 401 on a data call;
 * the error mapping: 400/422 → ``RecordError`` with the server's message, 404 → ``NotFoundError``,
   401/403 → ``AuthError``, 429 → ``RateLimitedError(retry_after)``, 5xx → ``ServerError``, a body
-  that is not JSON → ``ProtocolError``, each naming the endpoint.
+  that is not JSON (or nested too deep for the parser) → ``ProtocolError``, each naming the endpoint.
 
 A 5xx answer to a create carries no ``code`` unless it is 503 ("not processed"), because after a
 500 the server may have written the record: the transport must not retry it blindly (the applier
@@ -20,8 +20,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -30,7 +29,7 @@ import httpx
 import structlog
 
 from syncd.connectors.base import QuotaHint
-from syncd.connectors.http import HttpTransport
+from syncd.connectors.http import HttpTransport, TransportLimits, parse_retry_after
 from syncd.errors import (
     AuthError,
     ConfigError,
@@ -73,42 +72,32 @@ def _server_message(response: httpx.Response) -> str:
     """The server's own words from an error body, whatever shape it has."""
     try:
         body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        if isinstance(body, Mapping):
+            for name in ("message", "Message", "error_description", "error"):
+                value = body.get(name)
+                if isinstance(value, str) and value:
+                    return value
+        return json.dumps(body, ensure_ascii=False)[:200]
+    except (ValueError, UnicodeDecodeError, RecursionError):
         text = response.text.strip()
         return text[:200] if text else response.reason_phrase
-    if isinstance(body, Mapping):
-        for name in ("message", "Message", "error_description", "error"):
-            value = body.get(name)
-            if isinstance(value, str) and value:
-                return value
-    return json.dumps(body, ensure_ascii=False)[:200]
-
-
-def _retry_after(response: httpx.Response, now: datetime) -> float | None:
-    raw = response.headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def decode_json(response: httpx.Response, label: str) -> Any:
-    """The JSON body of a success reply; None for an empty one; ProtocolError when unreadable."""
+    """The JSON body of a success reply; None for an empty one; ProtocolError when unreadable.
+
+    A reply nested deeper than the parser's recursion limit is a protocol fault like any other
+    unreadable reply (Python's parser raises ``RecursionError`` for it, which would otherwise end
+    the process with a traceback).
+    """
     if response.status_code == 204 or not response.content.strip():
         return None
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"{label}: the reply is not valid JSON ({exc})", system=SYSTEM) from None
+    except RecursionError:
+        raise ProtocolError(f"{label}: the reply is JSON nested too deep to read", system=SYSTEM) from None
 
 
 class PlanningPmeClient:
@@ -134,7 +123,12 @@ class PlanningPmeClient:
         self.zone = ZoneInfo(settings.timezone)
         self.base_url = f"{settings.url.rstrip('/')}/{settings.brand}/"
         if http is None:
-            http = HttpTransport(SYSTEM, httpx.Client(timeout=settings.timeout, transport=transport), limiter)
+            http = HttpTransport(
+                SYSTEM,
+                httpx.Client(timeout=settings.timeout, transport=transport),
+                limiter,
+                limits=TransportLimits(settings.max_retry_after, settings.max_reply_bytes),
+            )
         self._http = http
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
@@ -249,7 +243,7 @@ class PlanningPmeClient:
         if status in (401, 403):
             raise AuthError(detail, system=SYSTEM, code=code)
         if status == 429:
-            retry = _retry_after(response, self.clock.now())
+            retry = parse_retry_after(response.headers.get("retry-after"), self.clock.now())
             raise RateLimitedError(detail, system=SYSTEM, code=code, retry_after=retry)
         if status >= 500:
             refused = status == 503 or idempotent
