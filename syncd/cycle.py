@@ -91,6 +91,8 @@ class Cycle:
         self.extra_keys = {s: set((extra_keys or {}).get(s, ())) for s in SIDES}
         self._early: dict[Side, dict[str, tuple[RemoteRecord, Observed | str]]] = {s: {} for s in SIDES}
         """Records observed as their page arrived (see ``_read_both``), with the record observed."""
+        self._archived: dict[Side, set[str]] = {s: set() for s in SIDES}
+        """Keys counted as deleted because a person archived them (see ``_archived_as_deleted``)."""
 
     # -- the pass -------------------------------------------------------------------------
 
@@ -130,13 +132,18 @@ class Cycle:
             rules=self.pair.rules,
             links=links.states(),
             planfix=SideView(
-                "planfix", observed["planfix"], deleted["planfix"], listings["planfix"].complete
+                "planfix",
+                observed["planfix"],
+                deleted["planfix"],
+                listings["planfix"].complete,
+                archived=frozenset(self._archived["planfix"]),
             ),
             planningpme=SideView(
                 "planningpme",
                 observed["planningpme"],
                 deleted["planningpme"],
                 listings["planningpme"].complete,
+                archived=frozenset(self._archived["planningpme"]),
             ),
             tombstones=tombstones,
             backing_off=backing_off,
@@ -329,6 +336,7 @@ class Cycle:
                     observed[side][key] = replace(obs, included=False)
                 elif stored != obs.hash:
                     gone.add(key)
+                    self._archived[side].add(key)
                     del observed[side][key]
             result[side] = frozenset(gone)
         return result
