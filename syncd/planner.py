@@ -53,6 +53,9 @@ class FieldRule:
     name: str
     direction: Direction
     conflict: ConflictPolicy
+    defaulted: bool = False
+    """The field is an enumeration a system fills in by itself when a record is written without
+    it (Planfix task status New, a PlanningPME category): see ``Echo``."""
 
     def read_from(self, side: Side) -> bool:
         """Whether this side's value of the field is a source of truth."""
@@ -108,16 +111,19 @@ class Echo:
 
     So a side syncd wrote is *awaiting* its echo, with the fields it wrote (every field, for a
     create). The first time that record is read again, a field that differs from what was written
-    only as a system would make it differ (``is_echo``: a value filled where syncd wrote none; the
-    same text up to spacing and case; the same number or time to a coarser precision) is *held*:
-    that side's value of the field, compared against from then on instead of the synced value, and
-    never copied. Every other difference is an edit. No request is spent on it: the write changed
-    the record, so the next listing reads it anyway.
+    only as a system would make it differ (``is_echo``: a value filled in an enumeration field
+    where syncd wrote none; the same text up to spacing and case; the same number or time to a
+    coarser precision; the same list in another order) is *held*: that side's value of the field,
+    compared against from then on instead of the synced value, and never copied. Every other
+    difference is an edit. No request is spent on it: the write changed the record, so the next
+    listing reads it anyway.
 
     The window accepted: an edit a person makes between syncd's write and that first read-back
-    (normally one cycle of the pair) that only fills a field syncd wrote empty, or only changes
-    spacing, case or precision of a value syncd wrote, is taken for the system's own doing and not
-    copied to the other side. The next edit of that field on either side is synced as usual.
+    (normally one cycle of the pair) that only sets an enumeration (a status, a category) syncd
+    wrote empty, or only changes spacing, case or precision of a value syncd wrote, is taken for
+    the system's own doing and not copied to the other side. The value stays where the person put
+    it, and the next edit of that field on either side is synced as usual. A free field syncd wrote
+    empty (a phone, a description) is never taken for a default: no system invents those.
     """
 
     awaiting: Mapping[Side, frozenset[str]] = field(default_factory=dict)
@@ -412,6 +418,8 @@ class _Planner:
                     continue
                 expected = link.echo.value(rec.side, name, link.canonical)
                 value = rec.canonical[name]
+                if _empty(expected) and not rule.defaulted:
+                    continue  # a system fills in enumerations, never free fields
                 if value != expected and is_echo(expected, value):
                     side_held[name] = value
         return Echo(awaiting, {side: values for side, values in held.items() if values})
