@@ -27,12 +27,14 @@ from syncd.errors import GuardError
 from syncd.pairs import Pair
 from syncd.planner import (
     SIDES,
+    Echo,
     GuardLimits,
     Observed,
     Plan,
     PlanInput,
     Side,
     SideView,
+    changed_fields,
     guard_violation,
     other,
     plan,
@@ -322,8 +324,8 @@ class Cycle:
         deleted: dict[Side, frozenset[str]],
     ) -> dict[Side, frozenset[str]]:
         """A record a person moved to the archive values (a canceled task) counts as deleted; one
-        that came back from our own write (hash unchanged) does not. Unlinked archived records
-        take no part."""
+        that came back from our own write (unchanged, or changed only by what the system did to
+        that write) does not. Unlinked archived records take no part."""
         result = dict(deleted)
         for side in SIDES:
             gone = set(deleted[side])
@@ -331,10 +333,9 @@ class Cycle:
                 if not self.pair.mapper.is_archived(side, records[side][key].data):
                     continue
                 link = links.get(side, key)
-                stored = link.hash(side) if link is not None else None
-                if stored is None:
+                if link is None:
                     observed[side][key] = replace(obs, included=False)
-                elif stored != obs.hash:
+                elif changed_fields(self.pair.rules, link, obs):
                     gone.add(key)
                     self._archived[side].add(key)
                     del observed[side][key]
@@ -377,8 +378,10 @@ class Cycle:
                 (intent.source_key, created.key) if source == "planfix" else (created.key, intent.source_key)
             )
             canonical = intent.payload
-            # Hashes are left empty so the next time either record is seen, its fields are compared.
-            self.store.upsert_link(self.pair.name, pf_key, pme_key, canonical, "", "", now)
+            # Hashes are left empty so the next time either record is seen, its fields are compared;
+            # the new record awaits its read-back like any create (see ``planner.Echo``).
+            echo = Echo().wrote(target, self.pair.mapper.fields_read_from(target))
+            self.store.upsert_link(self.pair.name, pf_key, pme_key, canonical, "", "", now, echo.as_json())
             self.store.close_intent(intent.id, "recovered", created.key, now)
             notes.append(f"{target}: create for {intent.source_key} had happened ({created.key}); linked")
             log.info(

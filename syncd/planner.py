@@ -403,39 +403,10 @@ class _Planner:
             self._merge(link, self._rec("planfix", pf_key), self._rec("planningpme", pme_key))
 
     def _echo(self, link: LinkState, records: Iterable[Observed | None]) -> Echo:
-        """The link's echo once ``records`` were read: each side syncd wrote has its echo back,
-        and the differences that are only that system's doing (``is_echo``) are held."""
-        awaiting = dict(link.echo.awaiting)
-        held = {side: dict(values) for side, values in link.echo.held.items()}
-        for rec in records:
-            if rec is None or rec.side not in awaiting:
-                continue
-            wrote = awaiting.pop(rec.side)
-            side_held = held.setdefault(rec.side, {})
-            for rule in self.rules.fields:
-                name = rule.name
-                if name not in wrote or not rule.read_from(rec.side) or name not in rec.canonical:
-                    continue
-                expected = link.echo.value(rec.side, name, link.canonical)
-                value = rec.canonical[name]
-                if _empty(expected) and not rule.defaulted:
-                    continue  # a system fills in enumerations, never free fields
-                if value != expected and is_echo(expected, value):
-                    side_held[name] = value
-        return Echo(awaiting, {side: values for side, values in held.items() if values})
+        return read_back(self.rules, link, records)
 
     def _changed_fields(self, link: LinkState, rec: Observed | None) -> dict[str, Any]:
-        if rec is None or rec.hash == link.hash(rec.side):
-            return {}
-        echo = self._echo(link, (rec,))
-        changed: dict[str, Any] = {}
-        for rule in self.rules.fields:
-            if not rule.read_from(rec.side) or rule.name not in rec.canonical:
-                continue
-            value = rec.canonical[rule.name]
-            if value != echo.value(rec.side, rule.name, link.canonical):
-                changed[rule.name] = value
-        return changed
+        return changed_fields(self.rules, link, rec)
 
     def _merge(self, link: LinkState, pf: Observed | None, pme: Observed | None) -> None:
         if (pf is not None and not pf.included) or (pme is not None and not pme.included):
@@ -848,6 +819,45 @@ class _Planner:
             canonical=dict(canonical),
             source_hash=source.hash,
         )
+
+
+def read_back(rules: PairRules, link: LinkState, records: Iterable[Observed | None]) -> Echo:
+    """The link's echo once ``records`` were read: each side syncd wrote has its echo back, and
+    the differences that are only that system's doing (``is_echo``) are held."""
+    awaiting = dict(link.echo.awaiting)
+    held = {side: dict(values) for side, values in link.echo.held.items()}
+    for rec in records:
+        if rec is None or rec.side not in awaiting:
+            continue
+        wrote = awaiting.pop(rec.side)
+        side_held = held.setdefault(rec.side, {})
+        for rule in rules.fields:
+            name = rule.name
+            if name not in wrote or not rule.read_from(rec.side) or name not in rec.canonical:
+                continue
+            expected = link.echo.value(rec.side, name, link.canonical)
+            value = rec.canonical[name]
+            if _empty(expected) and not rule.defaulted:
+                continue  # a system fills in enumerations, never free fields
+            if value != expected and is_echo(expected, value):
+                side_held[name] = value
+    return Echo(awaiting, {side: values for side, values in held.items() if values})
+
+
+def changed_fields(rules: PairRules, link: LinkState, rec: Observed | None) -> dict[str, Any]:
+    """The fields ``rec`` changed since the last sync, by the values its side is expected to hold
+    (what the system did to syncd's own write is not a change)."""
+    if rec is None or rec.hash == link.hash(rec.side):
+        return {}
+    echo = read_back(rules, link, (rec,))
+    changed: dict[str, Any] = {}
+    for rule in rules.fields:
+        if not rule.read_from(rec.side) or rule.name not in rec.canonical:
+            continue
+        value = rec.canonical[rule.name]
+        if value != echo.value(rec.side, rule.name, link.canonical):
+            changed[rule.name] = value
+    return changed
 
 
 def _settled(echo: Echo, base: Mapping[str, Any], merged: Mapping[str, Any]) -> Echo:
