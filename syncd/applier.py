@@ -338,8 +338,11 @@ class Applier:
         key = op.key(op.target)
         assert key is not None
         seen = self.observed.get((op.target, key))
+        # Values the target holds by itself are written as it holds them (a reopen writes back
+        # the default status its record had); any other update never names those fields.
+        values = {**op.canonical, **op.echo.held.get(op.target, {})}
         payload = self.pair.mapper.payload(
-            op.target, op.canonical, [c.field for c in op.changes], current=seen.native if seen else None
+            op.target, values, [c.field for c in op.changes], current=seen.native if seen else None
         )
         if op.rule == REOPEN_RULE:
             self._check_reopens(op.target, payload)

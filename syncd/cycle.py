@@ -335,7 +335,7 @@ class Cycle:
                 link = links.get(side, key)
                 if link is None:
                     observed[side][key] = replace(obs, included=False)
-                elif changed_fields(self.pair.rules, link, obs):
+                elif changed_fields(self.pair.rules, link, obs, defaults=False):
                     gone.add(key)
                     self._archived[side].add(key)
                     del observed[side][key]

@@ -587,14 +587,23 @@ class _Planner:
         """Modification wins over an archive (a canceled task): the same record takes the surviving
         record's values back, so no second record with the same marker is made."""
         merged = {**link.canonical, **self._changed_fields(link, survivor)}
+        echo = _settled(self._echo(link, (survivor,)), link.canonical, merged)
+        # The archived side's values are all rewritten. Where the surviving record has none, the
+        # value that side held by itself (the default status of a task made from an event without
+        # a category) is written back: it is what takes the record out of the archive.
+        kept = {
+            name: value
+            for name, value in link.echo.held.get(archived_side, {}).items()
+            if _empty(merged.get(name))
+        }
+        echo = Echo(echo.awaiting, {s: v for s, v in echo.held.items() if s != archived_side})
+        if kept:
+            echo = Echo(echo.awaiting, {**echo.held, archived_side: kept})
         changes = tuple(
-            FieldChange(r.name, None, merged[r.name])
+            FieldChange(r.name, None, kept.get(r.name, merged[r.name]))
             for r in self.rules.fields
             if r.written_to(archived_side) and r.name in merged
         )
-        echo = _settled(self._echo(link, (survivor,)), link.canonical, merged)
-        # The archived side's values are all rewritten: nothing it holds is an echo any more.
-        echo = Echo(echo.awaiting, {s: v for s, v in echo.held.items() if s != archived_side})
         self.ops.append(
             Operation(
                 "update",
@@ -821,9 +830,13 @@ class _Planner:
         )
 
 
-def read_back(rules: PairRules, link: LinkState, records: Iterable[Observed | None]) -> Echo:
+def read_back(
+    rules: PairRules, link: LinkState, records: Iterable[Observed | None], *, defaults: bool = True
+) -> Echo:
     """The link's echo once ``records`` were read: each side syncd wrote has its echo back, and
-    the differences that are only that system's doing (``is_echo``) are held."""
+    the differences that are only that system's doing (``is_echo``) are held. ``defaults=False``:
+    a value where syncd wrote none is not taken for a default (a record read in the archive
+    values: no system files a record it was given into the archive by itself)."""
     awaiting = dict(link.echo.awaiting)
     held = {side: dict(values) for side, values in link.echo.held.items()}
     for rec in records:
@@ -837,19 +850,21 @@ def read_back(rules: PairRules, link: LinkState, records: Iterable[Observed | No
                 continue
             expected = link.echo.value(rec.side, name, link.canonical)
             value = rec.canonical[name]
-            if _empty(expected) and not rule.defaulted:
+            if _empty(expected) and not (rule.defaulted and defaults):
                 continue  # a system fills in enumerations, never free fields
             if value != expected and is_echo(expected, value):
                 side_held[name] = value
     return Echo(awaiting, {side: values for side, values in held.items() if values})
 
 
-def changed_fields(rules: PairRules, link: LinkState, rec: Observed | None) -> dict[str, Any]:
+def changed_fields(
+    rules: PairRules, link: LinkState, rec: Observed | None, *, defaults: bool = True
+) -> dict[str, Any]:
     """The fields ``rec`` changed since the last sync, by the values its side is expected to hold
-    (what the system did to syncd's own write is not a change)."""
+    (what the system did to syncd's own write is not a change; ``defaults``: see ``read_back``)."""
     if rec is None or rec.hash == link.hash(rec.side):
         return {}
-    echo = read_back(rules, link, (rec,))
+    echo = read_back(rules, link, (rec,), defaults=defaults)
     changed: dict[str, Any] = {}
     for rule in rules.fields:
         if not rule.read_from(rec.side) or rule.name not in rec.canonical:

@@ -20,6 +20,7 @@ from syncd.planner import (
     Plan,
     PlanInput,
     SideView,
+    changed_fields,
     is_echo,
     plan,
 )
@@ -223,3 +224,23 @@ def test_the_echo_survives_its_stored_form() -> None:
     assert Echo.from_json(echo.as_json()) == echo
     assert Echo().as_json() == {}
     assert Echo.from_json(None) == Echo()
+
+
+def test_a_reopen_writes_back_the_value_the_archived_side_held() -> None:
+    held = Echo({}, {"planfix": {"status": "1"}})
+    synced = LinkState("T1", "E1", SYNCED, h({**SYNCED, "status": "1"}), h(SYNCED), held)
+
+    p = run(synced, pme={**SYNCED, "title": "Roof repair, confirmed"}, pf_deleted=True, pf_archived=True)
+
+    (op,) = p.operations
+    assert op.rule == REOPEN_RULE
+    assert {c.field: c.new for c in op.changes}["status"] == "1"
+    assert op.canonical["status"] is None, "the synced value stays: nothing is copied to PlanningPME"
+    assert op.echo.held == {"planfix": {"status": "1"}}
+
+
+def test_an_archive_value_is_never_taken_for_a_default() -> None:
+    canceled = obs("planfix", "T1", {**SYNCED, "status": "4"})
+
+    assert changed_fields(RULES, created_on_planfix(), canceled) == {}, "in the planner: a default"
+    assert changed_fields(RULES, created_on_planfix(), canceled, defaults=False) == {"status": "4"}

@@ -124,3 +124,42 @@ def test_an_event_edited_while_its_task_was_canceled_reopens_the_same_task(
     people.edit_task(task, title="Boiler inspection, second visit")
     world.sync()
     assert planningpme(world, "events")[event]["label"] == "Boiler inspection, second visit"
+
+
+def test_a_task_canceled_before_its_read_back_still_deletes_its_event(world: World, people: People) -> None:
+    event = event_without_category(people, "Roof repair")
+    world.sync()
+    [task] = tasks_marked(world, event)
+    people.cancel_task(task)  # before syncd read the task back: no system cancels a task by itself
+
+    world.sync()
+
+    assert planningpme(world, "events") == {}
+    assert planfix(world, "tasks")[task]["status"] == "4"
+    world.reset_stats()
+    world.sync()
+    world.sync(full=True)
+    assert no_writes(world)
+    assert tasks_marked(world, event) == [task]
+
+
+def test_a_reopened_task_whose_event_has_no_category_gets_its_own_status_back(
+    world: World, people: People
+) -> None:
+    event = event_without_category(people, "Roof repair")
+    world.sync()
+    world.sync()  # the read-back: Planfix's default status is held as the task's own
+    [task] = tasks_marked(world, event)
+    people.cancel_task(task)
+    people.edit_event(event, label="Roof repair, confirmed")
+
+    world.sync()
+
+    tasks = planfix(world, "tasks")
+    assert tasks_marked(world, event) == [task]
+    assert (tasks[task]["status"], tasks[task]["title"]) == ("1", "Roof repair, confirmed")
+    assert planningpme(world, "events")[event]["category"] is None, "nothing copied back"
+    world.reset_stats()
+    world.sync()
+    world.sync(full=True)
+    assert no_writes(world)
