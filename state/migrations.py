@@ -168,7 +168,13 @@ def _v1_initial_schema(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial_schema,)
+def _v2_link_echo(conn: Connection) -> None:
+    """Links remember the read-back they await and the values a side holds by itself (issue 14).
+    Existing links start with none: every hash they store was computed from what was written."""
+    conn.exec_driver_sql("ALTER TABLE link ADD COLUMN echo TEXT NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial_schema, _v2_link_echo)
 """Append only. Index ``i`` upgrades version ``i`` to ``i + 1``."""
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -24,7 +24,9 @@ class Link(SQLModel, table=True):
     """One record on each side known to be the same thing, with what was last synced between them.
 
     ``canonical`` is the last synced canonical dict: the base of the three-way merge. The hashes are
-    per side, so our own write coming back (same hash) is recognised and not echoed.
+    per side, so our own write coming back (same hash) is recognised and not echoed. ``echo`` (schema
+    version 2) says which written fields await their read-back and which values a side holds in
+    place of the synced ones (a default it filled in): what the system did to a write is not an edit.
     """
 
     __tablename__ = "link"
@@ -42,6 +44,7 @@ class Link(SQLModel, table=True):
     planningpme_hash: str
     created_at: datetime = Field(sa_type=UtcDateTime)
     synced_at: datetime = Field(sa_type=UtcDateTime)
+    echo: dict[str, Any] = Field(default_factory=dict, sa_type=JsonText)
 
 
 class Cursor(SQLModel, table=True):

@@ -29,6 +29,9 @@ class LinkRow:
     planningpme_hash: str
     created_at: datetime
     synced_at: datetime
+    echo: dict[str, Any] = field(default_factory=dict)
+    """What syncd expects to read back from its last writes, and what each side holds in place
+    of a synced value (the engine's ``Echo``, in its stored form); ``{}`` when nothing is pending."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,15 +222,25 @@ class Store:
         planfix_hash: str,
         planningpme_hash: str,
         now: datetime,
+        echo: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record that the two records are linked and what was synced between them.
+        """Record that the two records are linked and what was synced between them (``echo``: see
+        ``LinkRow.echo``; None stores none).
 
         A link is found by either key. If one link already holds either key it is updated (and
         re-keyed, e.g. after a record was re-created); if the keys belong to two different links,
         LinkConflict is raised and nothing is written.
         """
         row = LinkRow(
-            pair, planfix_key, planningpme_key, dict(canonical), planfix_hash, planningpme_hash, now, now
+            pair,
+            planfix_key,
+            planningpme_key,
+            dict(canonical),
+            planfix_hash,
+            planningpme_hash,
+            now,
+            now,
+            dict(echo or {}),
         )
         with self._session("upsert_link", write=True) as s:
             _upsert_link(s, row)
@@ -325,6 +335,7 @@ class Store:
         planningpme_hash: str,
         now: datetime,
         outcome: str = "created",
+        echo: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the new link and close its intent in one transaction: no window between them."""
         with self._session("complete_intent", write=True) as s:
@@ -341,6 +352,7 @@ class Store:
                 planningpme_hash,
                 now,
                 now,
+                dict(echo or {}),
             )
             _upsert_link(s, row)
             _close_intent(s, intent_id, outcome, created, now)
@@ -834,6 +846,7 @@ def _upsert_link(s: Session, row: LinkRow) -> None:
     link.canonical = dict(row.canonical)
     link.planfix_hash, link.planningpme_hash = row.planfix_hash, row.planningpme_hash
     link.synced_at = row.synced_at
+    link.echo = dict(row.echo)
     s.add(link)
     s.flush()
 
@@ -867,7 +880,7 @@ def _upsert_links(s: Session, pair: str, rows: Sequence[LinkRow]) -> None:
         link: Link | _NewLink
         if existing is None:
             fresh = _NewLink(
-                row.pair, row.planfix_key, row.planningpme_key, {}, "", "", row.created_at, row.synced_at
+                row.pair, row.planfix_key, row.planningpme_key, {}, "", "", row.created_at, row.synced_at, {}
             )
             new.append(fresh)
             link = fresh
@@ -880,6 +893,7 @@ def _upsert_links(s: Session, pair: str, rows: Sequence[LinkRow]) -> None:
         link.canonical = dict(row.canonical)
         link.planfix_hash, link.planningpme_hash = row.planfix_hash, row.planningpme_hash
         link.synced_at = row.synced_at
+        link.echo = dict(row.echo)
         by_planfix[link.planfix_key] = link
         by_pme[link.planningpme_key] = link
         if isinstance(link, Link):
@@ -905,6 +919,7 @@ class _NewLink:
     planningpme_hash: str
     created_at: datetime
     synced_at: datetime
+    echo: dict[str, Any]
 
 
 def _close_intent(s: Session, intent_id: int, outcome: str, created_key: str | None, now: datetime) -> bool:
@@ -939,6 +954,7 @@ _LINK_FIELDS: tuple[Any, ...] = (
     Link.planningpme_hash,
     Link.created_at,
     Link.synced_at,
+    Link.echo,
 )
 _LINK_COLUMNS = sa_select(*_LINK_FIELDS)
 """Links as plain columns: many rows read this way cost a fraction of loading ORM objects."""
@@ -958,6 +974,7 @@ def _link_row(m: Link) -> LinkRow:
         m.planningpme_hash,
         m.created_at,
         m.synced_at,
+        dict(m.echo or {}),
     )
 
 

@@ -37,7 +37,7 @@ from syncd.errors import (
 )
 from syncd.logs import redact
 from syncd.pairs import Pair
-from syncd.planner import SIDES, LinkState, Observed, Operation, Plan, Side, other
+from syncd.planner import REOPEN_RULE, SIDES, Echo, LinkState, Observed, Operation, Plan, Side, other
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +96,8 @@ class Applier:
             for link in links:
                 self._remember(link)
         self._failing = None if failing is None else set(failing)
+        self._wrote: dict[tuple[str, str], dict[Side, set[str]]] = {}
+        """Per link, the fields each side was written this run (see ``_save_link``)."""
         self._held: set[tuple[str | None, str | None]] = set()
         """Links with a field in conflict in the plan being applied (see ``_save_link``)."""
 
@@ -227,10 +229,16 @@ class Applier:
                 self._by_pme.pop(old.planningpme_key, None)
 
     def _saved(
-        self, pf_key: str, pme_key: str, canonical: Mapping[str, Any], pf_hash: str, pme_hash: str
+        self,
+        pf_key: str,
+        pme_key: str,
+        canonical: Mapping[str, Any],
+        pf_hash: str,
+        pme_hash: str,
+        echo: Echo,
     ) -> None:
         if self._links is not None:
-            self._remember(LinkState(pf_key, pme_key, dict(canonical), pf_hash, pme_hash))
+            self._remember(LinkState(pf_key, pme_key, dict(canonical), pf_hash, pme_hash, echo))
 
     def _link_of(self, planfix_key: str | None) -> LinkState | None:
         if not planfix_key:
@@ -241,18 +249,25 @@ class Applier:
         if row is None:
             return None
         return LinkState(
-            row.planfix_key, row.planningpme_key, row.canonical, row.planfix_hash, row.planningpme_hash
+            row.planfix_key,
+            row.planningpme_key,
+            row.canonical,
+            row.planfix_hash,
+            row.planningpme_hash,
+            Echo.from_json(row.echo),
         )
 
-    def _hashes(self, op: Operation, written: set[Side]) -> dict[Side, str]:
-        """Per side: the hash the record will read back with (written) or as observed now."""
+    def _hashes(self, op: Operation, written: set[Side], echo: Echo | None = None) -> dict[Side, str]:
+        """Per side: the hash the record will read back with (written: the values written, and
+        those it holds by itself) or as observed now."""
         hashes: dict[Side, str] = {}
         link = self._link_of(op.planfix_key)
         for side in SIDES:
             key = op.key(side)
             seen = self.observed.get((side, key)) if key else None
             if side in written:
-                hashes[side] = self.pair.side_hash(side, op.canonical)
+                held = (echo or op.echo).held.get(side, {})
+                hashes[side] = self.pair.side_hash(side, {**op.canonical, **held})
             elif seen is not None:
                 hashes[side] = seen.hash
             elif link is not None:
@@ -262,7 +277,15 @@ class Applier:
         return hashes
 
     def _save_link(self, op: Operation, pf_key: str, pme_key: str, written: set[Side]) -> None:
-        hashes = self._hashes(op, written)
+        # Both sides of a link may be written by two steps of one plan: each step stores what
+        # both wrote so far, so the second does not forget the read-back the first awaits.
+        wrote = self._wrote.setdefault((pf_key, pme_key), {})
+        for side in written:
+            wrote.setdefault(side, set()).update(c.field for c in op.changes)
+        echo = op.echo
+        for side, names in wrote.items():
+            echo = echo.wrote(side, names)
+        hashes = self._hashes(op, set(wrote), echo)
         if (op.planfix_key, op.planningpme_key) in self._held:
             # A field of this link waits for a person: both records must still read as changed
             # next cycle, or one side's waiting value would be taken for the only change.
@@ -277,6 +300,7 @@ class Applier:
             hashes["planfix"],
             hashes["planningpme"],
             self.now(),
+            echo=echo.as_json(),
         )
 
     def _create(self, op: Operation) -> None:
@@ -293,7 +317,10 @@ class Applier:
         )
         created = self.pair.connectors[target].create(payload, source_key)
         pf_key, pme_key = (source_key, created.key) if source == "planfix" else (created.key, source_key)
-        hashes = self._hashes(replace(op, planfix_key=pf_key, planningpme_key=pme_key), {target})
+        # The new record awaits its read-back in every field: what the target fills in by itself
+        # (a default status, a trimmed title) is adopted then, not taken for an edit.
+        echo = Echo().wrote(target, self.pair.mapper.fields_read_from(target))
+        hashes = self._hashes(replace(op, planfix_key=pf_key, planningpme_key=pme_key), {target}, echo)
         self.store.complete_intent(
             intent,
             planfix_key=pf_key,
@@ -302,8 +329,9 @@ class Applier:
             planfix_hash=hashes["planfix"],
             planningpme_hash=hashes["planningpme"],
             now=self.now(),
+            echo=echo.as_json(),
         )
-        self._saved(pf_key, pme_key, op.canonical, hashes["planfix"], hashes["planningpme"])
+        self._saved(pf_key, pme_key, op.canonical, hashes["planfix"], hashes["planningpme"], echo)
         self._audit(op, target, created.key, source_key)
 
     def _update(self, op: Operation) -> None:
@@ -311,13 +339,29 @@ class Applier:
         key = op.key(op.target)
         assert key is not None
         seen = self.observed.get((op.target, key))
+        # Values the target holds by itself are written as it holds them (a reopen writes back
+        # the default status its record had); any other update never names those fields.
+        values = {**op.canonical, **op.echo.held.get(op.target, {})}
         payload = self.pair.mapper.payload(
-            op.target, op.canonical, [c.field for c in op.changes], current=seen.native if seen else None
+            op.target, values, [c.field for c in op.changes], current=seen.native if seen else None
         )
+        if op.rule == REOPEN_RULE:
+            self._check_reopens(op.target, payload)
         self.pair.connectors[op.target].update(key, payload, current=seen.native if seen else None)
         written = {op.target}
         self._save_link(op, op.planfix_key, op.planningpme_key, written)
         self._audit(op, op.target, key, op.key(other(op.target)))
+
+    def _check_reopens(self, side: Side, payload: Mapping[str, Any]) -> None:
+        """A reopen must take the record out of the archive values, or the next cycle would see
+        it archived again, take that for a deletion and delete the surviving record."""
+        archive = self.pair.mapper.archive_payload(side)
+        if self.pair.mapper.is_archived(side, _deep_merge(archive, payload)):
+            raise RecordError(
+                f"cannot reopen the archived {side} record: the surviving record gives no value "
+                f"that takes it out of the archive ({', '.join(sorted(archive))}); set one by hand",
+                system="mapping",
+            )
 
     def _delete(self, op: Operation) -> None:
         assert op.target is not None and op.planfix_key and op.planningpme_key
@@ -391,9 +435,15 @@ class Applier:
                 link.planfix_hash,
                 link.planningpme_hash,
                 self.now(),
+                echo=link.echo.as_json(),
             )
             self._saved(
-                op.planfix_key, op.planningpme_key, op.canonical, link.planfix_hash, link.planningpme_hash
+                op.planfix_key,
+                op.planningpme_key,
+                op.canonical,
+                link.planfix_hash,
+                link.planningpme_hash,
+                link.echo,
             )
 
     def _settle_conflicts(self, op: Operation, still_in_conflict: set[str]) -> None:

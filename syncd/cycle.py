@@ -27,12 +27,14 @@ from syncd.errors import GuardError, QuotaExhaustedError, RecordError
 from syncd.pairs import Pair
 from syncd.planner import (
     SIDES,
+    Echo,
     GuardLimits,
     Observed,
     Plan,
     PlanInput,
     Side,
     SideView,
+    changed_fields,
     guard_violation,
     other,
     plan,
@@ -93,6 +95,8 @@ class Cycle:
         self.extra_keys = {s: set((extra_keys or {}).get(s, ())) for s in SIDES}
         self._early: dict[Side, dict[str, tuple[RemoteRecord, Observed | str]]] = {s: {} for s in SIDES}
         """Records observed as their page arrived (see ``_read_both``), with the record observed."""
+        self._archived: dict[Side, set[str]] = {s: set() for s in SIDES}
+        """Keys counted as deleted because a person archived them (see ``_archived_as_deleted``)."""
 
     # -- the pass -------------------------------------------------------------------------
 
@@ -152,13 +156,18 @@ class Cycle:
             rules=self.pair.rules,
             links=links.states(),
             planfix=SideView(
-                "planfix", observed["planfix"], deleted["planfix"], listings["planfix"].complete
+                "planfix",
+                observed["planfix"],
+                deleted["planfix"],
+                listings["planfix"].complete,
+                archived=frozenset(self._archived["planfix"]),
             ),
             planningpme=SideView(
                 "planningpme",
                 observed["planningpme"],
                 deleted["planningpme"],
                 listings["planningpme"].complete,
+                archived=frozenset(self._archived["planningpme"]),
             ),
             tombstones=tombstones,
             backing_off=backing_off,
@@ -341,8 +350,8 @@ class Cycle:
         deleted: dict[Side, frozenset[str]],
     ) -> dict[Side, frozenset[str]]:
         """A record a person moved to the archive values (a canceled task) counts as deleted; one
-        that came back from our own write (hash unchanged) does not. Unlinked archived records
-        take no part."""
+        that came back from our own write (unchanged, or changed only by what the system did to
+        that write) does not. Unlinked archived records take no part."""
         result = dict(deleted)
         for side in SIDES:
             gone = set(deleted[side])
@@ -350,11 +359,11 @@ class Cycle:
                 if not self.pair.mapper.is_archived(side, records[side][key].data):
                     continue
                 link = links.get(side, key)
-                stored = link.hash(side) if link is not None else None
-                if stored is None:
+                if link is None:
                     observed[side][key] = replace(obs, included=False)
-                elif stored != obs.hash:
+                elif changed_fields(self.pair.rules, link, obs, defaults=False):
                     gone.add(key)
+                    self._archived[side].add(key)
                     del observed[side][key]
             result[side] = frozenset(gone)
         return result
@@ -395,8 +404,10 @@ class Cycle:
                 (intent.source_key, created.key) if source == "planfix" else (created.key, intent.source_key)
             )
             canonical = intent.payload
-            # Hashes are left empty so the next time either record is seen, its fields are compared.
-            self.store.upsert_link(self.pair.name, pf_key, pme_key, canonical, "", "", now)
+            # Hashes are left empty so the next time either record is seen, its fields are compared;
+            # the new record awaits its read-back like any create (see ``planner.Echo``).
+            echo = Echo().wrote(target, self.pair.mapper.fields_read_from(target))
+            self.store.upsert_link(self.pair.name, pf_key, pme_key, canonical, "", "", now, echo.as_json())
             self.store.close_intent(intent.id, "recovered", created.key, now)
             notes.append(f"{target}: create for {intent.source_key} had happened ({created.key}); linked")
             log.info(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from state.store import LinkRow, Store
-from syncd.planner import SIDES, LinkState, Side
+from syncd.planner import SIDES, Echo, LinkState, Side
 
 
 class LinkSet:
@@ -41,7 +41,12 @@ class LinkSet:
 
     def _add(self, row: LinkRow) -> None:
         link = LinkState(
-            row.planfix_key, row.planningpme_key, row.canonical, row.planfix_hash, row.planningpme_hash
+            row.planfix_key,
+            row.planningpme_key,
+            row.canonical,
+            row.planfix_hash,
+            row.planningpme_hash,
+            Echo.from_json(row.echo),
         )
         for side in SIDES:
             self._by[side][link.key(side)] = link

@@ -15,6 +15,10 @@ from syncd.connectors.base import Connector, RemoteRecord, check_key
 from syncd.errors import RecordError
 from syncd.planner import SIDES, FieldRule, Observed, PairRules, Side, other
 
+DEFAULTED_TRANSFORMS = frozenset({"value_map"})
+"""Transforms of enumerations (a status, a category): a system may fill those in by itself when a
+record is written without one, so an empty value written may read back set (``planner.Echo``)."""
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -28,7 +32,12 @@ class Pair:
     def rules(self) -> PairRules:
         spec = self.mapper.spec
         fields = tuple(
-            FieldRule(f.name, f.direction, self.mapper.field(f.name).conflict or spec.conflict)
+            FieldRule(
+                f.name,
+                f.direction,
+                self.mapper.field(f.name).conflict or spec.conflict,
+                defaulted=f.transform in DEFAULTED_TRANSFORMS,
+            )
             for f in spec.fields
         )
         return PairRules(

@@ -10,7 +10,11 @@ The rules, in the order they are applied to a record seen on one side:
 2. A linked record is merged field by field against the last synced value (three-way merge):
    changed on one side → copied; changed on both to the same value → nothing; changed on both
    differently → the field's conflict policy. A deletion on one side → that side's delete policy,
-   unless the other side changed meanwhile (modification wins by default).
+   unless the other side changed meanwhile (modification wins by default). What a system did to
+   a record syncd wrote (a default it filled in, a trimmed or re-cased text, a rounded number) is
+   adopted at the first read-back as that side's own value, never taken for a change (``Echo``).
+   A record the other side *archived* (a canceled task) that modification wins over is reopened
+   in place, not created a second time.
 3. An unlinked record carrying a marker is linked to the record the marker names (crash recovery).
 4. An unlinked record is matched by the mapping's match keys against unlinked records of the
    other side; exactly one candidate each way → linked; several → reported, never guessed.
@@ -23,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 Side = Literal["planfix", "planningpme"]
@@ -35,6 +40,8 @@ OpKind = Literal[
 ]
 
 WRITE_KINDS: frozenset[str] = frozenset({"create", "update", "delete", "archive"})
+REOPEN_RULE = "modification wins over deletion: reopened"
+"""The rule of an update that takes an archived record (a canceled task) out of the archive."""
 
 
 def other(side: Side) -> Side:
@@ -46,6 +53,9 @@ class FieldRule:
     name: str
     direction: Direction
     conflict: ConflictPolicy
+    defaulted: bool = False
+    """The field is an enumeration a system fills in by itself when a record is written without
+    it (Planfix task status New, a PlanningPME category): see ``Echo``."""
 
     def read_from(self, side: Side) -> bool:
         """Whether this side's value of the field is a source of truth."""
@@ -90,12 +100,134 @@ class Observed:
 
 
 @dataclass(frozen=True)
+class Echo:
+    """What syncd expects to read back from the records it wrote, and what each side holds in
+    place of a synced value (property 17).
+
+    A system fills in or normalises what it is given: Planfix gives a task without a status the
+    status New, a text comes back trimmed, a number rounded. Compared with the synced value, that
+    reads as an edit made on that side: copied back (an echo write), or, when the other record was
+    deleted meanwhile, taken for a modification that wins over the deletion (a resurrection).
+
+    So a side syncd wrote is *awaiting* its echo, with the fields it wrote (every field, for a
+    create). The first time that record is read again, a field that differs from what was written
+    only as a system would make it differ (``is_echo``: a value filled in an enumeration field
+    where syncd wrote none; the same text up to spacing and case; the same number or time to a
+    coarser precision; the same list in another order) is *held*: that side's value of the field,
+    compared against from then on instead of the synced value, and never copied. Every other
+    difference is an edit. No request is spent on it: the write changed the record, so the next
+    listing reads it anyway.
+
+    The window accepted: an edit a person makes between syncd's write and that first read-back
+    (normally one cycle of the pair) that only sets an enumeration (a status, a category) syncd
+    wrote empty, or only changes spacing, case or precision of a value syncd wrote, is taken for
+    the system's own doing and not copied to the other side. The value stays where the person put
+    it, and the next edit of that field on either side is synced as usual. A free field syncd wrote
+    empty (a phone, a description) is never taken for a default: no system invents those.
+    """
+
+    awaiting: Mapping[Side, frozenset[str]] = field(default_factory=dict)
+    """Side → the fields syncd wrote there that have not been read back since."""
+    held: Mapping[Side, Mapping[str, Any]] = field(default_factory=dict)
+    """Side → field → the value that side holds in place of the synced value."""
+
+    def value(self, side: Side, name: str, canonical: Mapping[str, Any]) -> Any:
+        """The value ``side`` is expected to hold for ``name``."""
+        held = self.held.get(side, {})
+        return held[name] if name in held else canonical.get(name)
+
+    def wrote(self, side: Side, names: Iterable[str]) -> Echo:
+        """This echo after syncd wrote ``names`` to ``side``."""
+        awaiting = dict(self.awaiting)
+        awaiting[side] = frozenset(awaiting.get(side, frozenset()) | set(names))
+        return Echo(awaiting, self.held)
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form (empty parts left out, so a link without an echo stores ``{}``)."""
+        out: dict[str, Any] = {}
+        awaiting = {side: sorted(names) for side, names in self.awaiting.items() if names}
+        held = {side: dict(values) for side, values in self.held.items() if values}
+        if awaiting:
+            out["awaiting"] = awaiting
+        if held:
+            out["held"] = held
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Echo:
+        data = data or {}
+        awaiting = {
+            side: frozenset(names) for side, names in (data.get("awaiting") or {}).items() if side in SIDES
+        }
+        held = {side: dict(values) for side, values in (data.get("held") or {}).items() if side in SIDES}
+        return cls(awaiting, held)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value in ("", [], {})
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) < 16 or not value[:4].isdigit():
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def is_echo(written: Any, read: Any) -> bool:
+    """Whether ``read`` is what a system plausibly made of ``written`` by itself: a default
+    filled in where nothing was written; the same text up to surrounding or repeated spaces and
+    case; the same number to fewer decimals; the same time to whole minutes or seconds; the same
+    list in another order. Anything else is somebody's edit."""
+    if written == read:
+        return True
+    if _empty(written):
+        return not _empty(read)
+    if isinstance(written, str) and isinstance(read, str):
+        w_time, r_time = _instant(written), _instant(read)
+        if w_time is not None and r_time is not None:
+            coarser = {w_time.replace(second=0, microsecond=0), w_time.replace(microsecond=0)}
+            return r_time in coarser
+        w_num, r_num = _decimal(written), _decimal(read)
+        if w_num is not None and r_num is not None:
+            return _rounded(w_num, r_num)
+        return " ".join(written.split()).casefold() == " ".join(read.split()).casefold()
+    if isinstance(written, int | float) and isinstance(read, int | float):
+        w_num, r_num = _decimal(written), _decimal(read)
+        return w_num is not None and r_num is not None and _rounded(w_num, r_num)
+    if isinstance(written, list) and isinstance(read, list) and len(written) == len(read):
+        return sorted(map(repr, written)) == sorted(map(repr, read))
+    return False
+
+
+def _rounded(written: Decimal, read: Decimal) -> bool:
+    """``read`` is ``written`` rounded to the decimals ``read`` kept (none, for a whole number)."""
+    exponent = read.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):
+        return False
+    return abs(written - read) <= Decimal(1).scaleb(min(exponent, 0)) / 2
+
+
+@dataclass(frozen=True)
 class LinkState:
     planfix_key: str
     planningpme_key: str
     canonical: Mapping[str, Any]
     planfix_hash: str
     planningpme_hash: str
+    echo: Echo = field(default_factory=Echo)
 
     def key(self, side: Side) -> str:
         return self.planfix_key if side == "planfix" else self.planningpme_key
@@ -112,6 +244,9 @@ class SideView:
     deleted: frozenset[str] = frozenset()
     """Keys confirmed gone. Ignored unless the listing was complete."""
     complete: bool = True
+    archived: frozenset[str] = frozenset()
+    """Keys among ``deleted`` whose record still exists, holding the archive values (a canceled
+    task): when modification wins over that deletion, the record is reopened, not re-created."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +287,8 @@ class Operation:
     """For a create: the hash of the source record, stored on the new link."""
     conflicts: tuple[FieldChange, ...] = ()
     """For a ``conflict`` step: field, planfix value (old), planningpme value (new)."""
+    echo: Echo = field(default_factory=Echo)
+    """The link's echo after this step, before the write itself (the applier adds what it wrote)."""
 
     def key(self, side: Side) -> str | None:
         return self.planfix_key if side == "planfix" else self.planningpme_key
@@ -265,17 +402,11 @@ class _Planner:
                 continue  # handled with deletions
             self._merge(link, self._rec("planfix", pf_key), self._rec("planningpme", pme_key))
 
+    def _echo(self, link: LinkState, records: Iterable[Observed | None]) -> Echo:
+        return read_back(self.rules, link, records)
+
     def _changed_fields(self, link: LinkState, rec: Observed | None) -> dict[str, Any]:
-        if rec is None or rec.hash == link.hash(rec.side):
-            return {}
-        changed: dict[str, Any] = {}
-        for rule in self.rules.fields:
-            if not rule.read_from(rec.side) or rule.name not in rec.canonical:
-                continue
-            value = rec.canonical[rule.name]
-            if value != link.canonical.get(rule.name):
-                changed[rule.name] = value
-        return changed
+        return changed_fields(self.rules, link, rec)
 
     def _merge(self, link: LinkState, pf: Observed | None, pme: Observed | None) -> None:
         if (pf is not None and not pf.included) or (pme is not None and not pme.included):
@@ -285,6 +416,7 @@ class _Planner:
             self.ops.append(self._defer(link.planfix_key, link.planningpme_key, unresolved))
             return
         changed = {"planfix": self._changed_fields(link, pf), "planningpme": self._changed_fields(link, pme)}
+        echo = self._echo(link, (pf, pme))
         merged = dict(link.canonical)
         writes: dict[Side, list[FieldChange]] = {"planfix": [], "planningpme": []}
         conflicts: list[FieldChange] = []
@@ -313,6 +445,7 @@ class _Planner:
             if rule.written_to(target):
                 current = changed[target].get(rule.name, base)
                 writes[target].append(FieldChange(rule.name, current, value))
+        echo = _settled(echo, link.canonical, merged)
         reason_bits = [f"changed on {s}: {', '.join(sorted(changed[s]))}" for s in SIDES if changed[s]]
         rule_text = "; ".join(decided) if decided else "three-way merge"
         for target in SIDES:
@@ -327,6 +460,7 @@ class _Planner:
                         rule=rule_text,
                         changes=tuple(writes[target]),
                         canonical=merged,
+                        echo=echo,
                     )
                 )
         if conflicts:
@@ -340,11 +474,12 @@ class _Planner:
                     rule="manual",
                     conflicts=tuple(conflicts),
                     canonical=merged,
+                    echo=echo,
                 )
             )
         if not writes["planfix"] and not writes["planningpme"] and not conflicts:
             stale = [r for r in (pf, pme) if r is not None and r.hash != link.hash(r.side)]
-            if stale or merged != dict(link.canonical):
+            if stale or merged != dict(link.canonical) or echo != link.echo:
                 self.ops.append(
                     Operation(
                         "refresh",
@@ -354,6 +489,7 @@ class _Planner:
                         reason="; ".join(reason_bits) or "mapped values unchanged; stored hash refreshed",
                         rule="equal values are not a conflict" if reason_bits else "hash refresh",
                         canonical=merged,
+                        echo=echo,
                     )
                 )
 
@@ -416,7 +552,10 @@ class _Planner:
             and survivor.hash != link.hash(target)
             and self._changed_fields(link, survivor)
         ):
-            self._recreate(link, side, survivor)
+            if link.key(side) in self.data.view(side).archived:
+                self._reopen(link, side, survivor)
+            else:
+                self._recreate(link, side, survivor)
             return
         policy = self.rules.on_delete[side]
         if policy == "ignore":
@@ -441,6 +580,41 @@ class _Planner:
                 reason=f"deleted on {side}",
                 rule=f"on_{side}_delete = {policy}",
                 canonical=link.canonical,
+            )
+        )
+
+    def _reopen(self, link: LinkState, archived_side: Side, survivor: Observed) -> None:
+        """Modification wins over an archive (a canceled task): the same record takes the surviving
+        record's values back, so no second record with the same marker is made."""
+        merged = {**link.canonical, **self._changed_fields(link, survivor)}
+        echo = _settled(self._echo(link, (survivor,)), link.canonical, merged)
+        # The archived side's values are all rewritten. Where the surviving record has none, the
+        # value that side held by itself (the default status of a task made from an event without
+        # a category) is written back: it is what takes the record out of the archive.
+        kept = {
+            name: value
+            for name, value in link.echo.held.get(archived_side, {}).items()
+            if _empty(merged.get(name))
+        }
+        echo = Echo(echo.awaiting, {s: v for s, v in echo.held.items() if s != archived_side})
+        if kept:
+            echo = Echo(echo.awaiting, {**echo.held, archived_side: kept})
+        changes = tuple(
+            FieldChange(r.name, None, kept.get(r.name, merged[r.name]))
+            for r in self.rules.fields
+            if r.written_to(archived_side) and r.name in merged
+        )
+        self.ops.append(
+            Operation(
+                "update",
+                archived_side,
+                link.planfix_key,
+                link.planningpme_key,
+                reason=f"archived on {archived_side} but changed on {survivor.side}",
+                rule=REOPEN_RULE,
+                changes=changes,
+                canonical=merged,
+                echo=echo,
             )
         )
 
@@ -654,3 +828,62 @@ class _Planner:
             canonical=dict(canonical),
             source_hash=source.hash,
         )
+
+
+def read_back(
+    rules: PairRules, link: LinkState, records: Iterable[Observed | None], *, defaults: bool = True
+) -> Echo:
+    """The link's echo once ``records`` were read: each side syncd wrote has its echo back, and
+    the differences that are only that system's doing (``is_echo``) are held. ``defaults=False``:
+    a value where syncd wrote none is not taken for a default (a record read in the archive
+    values: no system files a record it was given into the archive by itself)."""
+    awaiting = dict(link.echo.awaiting)
+    held = {side: dict(values) for side, values in link.echo.held.items()}
+    for rec in records:
+        if rec is None or rec.side not in awaiting:
+            continue
+        wrote = awaiting.pop(rec.side)
+        side_held = held.setdefault(rec.side, {})
+        for rule in rules.fields:
+            name = rule.name
+            if name not in wrote or not rule.read_from(rec.side) or name not in rec.canonical:
+                continue
+            expected = link.echo.value(rec.side, name, link.canonical)
+            value = rec.canonical[name]
+            if _empty(expected) and not (rule.defaulted and defaults):
+                continue  # a system fills in enumerations, never free fields
+            if value != expected and is_echo(expected, value):
+                side_held[name] = value
+    return Echo(awaiting, {side: values for side, values in held.items() if values})
+
+
+def changed_fields(
+    rules: PairRules, link: LinkState, rec: Observed | None, *, defaults: bool = True
+) -> dict[str, Any]:
+    """The fields ``rec`` changed since the last sync, by the values its side is expected to hold
+    (what the system did to syncd's own write is not a change; ``defaults``: see ``read_back``)."""
+    if rec is None or rec.hash == link.hash(rec.side):
+        return {}
+    echo = read_back(rules, link, (rec,), defaults=defaults)
+    changed: dict[str, Any] = {}
+    for rule in rules.fields:
+        if not rule.read_from(rec.side) or rule.name not in rec.canonical:
+            continue
+        value = rec.canonical[rule.name]
+        if value != echo.value(rec.side, rule.name, link.canonical):
+            changed[rule.name] = value
+    return changed
+
+
+def _settled(echo: Echo, base: Mapping[str, Any], merged: Mapping[str, Any]) -> Echo:
+    """The echo after a merge: a field whose synced value changed is held by no side any more
+    (one side has the new value, the other is written it), nor is one a side holds as synced."""
+    held = {
+        side: {
+            name: value
+            for name, value in values.items()
+            if merged.get(name) == base.get(name) and value != merged.get(name)
+        }
+        for side, values in echo.held.items()
+    }
+    return Echo(echo.awaiting, {side: values for side, values in held.items() if values})

@@ -16,7 +16,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,7 +49,7 @@ from syncd.emulators.planningpme_http import (
     ok,
     too_many,
 )
-from syncd.emulators.planningpme_model import CUSTOMER_RULES, EVENT_RULES, as_int_key
+from syncd.emulators.planningpme_model import CUSTOMER_RULES, EVENT_RULES, WriteDefaults, as_int_key
 from syncd.emulators.planningpme_query import (
     PAGE_SIZE_MAX,
     PageRequest,
@@ -84,6 +84,8 @@ class EmulatorOptions:
     history: bool = True
     """Serve ``GET /api/history``; False answers 404 there, like an account without it."""
     history_days: float = 30.0
+    defaults: WriteDefaults = field(default_factory=WriteDefaults)
+    """What the emulator fills in or normalises on a write, as PlanningPME does (assumptions)."""
 
 
 Handler = Callable[[Call], Response]
@@ -107,7 +109,9 @@ class PlanningPmeEmulator:
         self.lock = asyncio.Lock()
         self._clock = clock
         self._rng = random.Random(fault_seed)
-        self.store = PlanningPmeStore(self.zone, clock, self.options.history_days * 86400.0)
+        self.store = PlanningPmeStore(
+            self.zone, clock, self.options.history_days * 86400.0, self.options.defaults
+        )
         self.tokens = TokenBook(self.options.token_ttl)
         self.gate = RateGate(self.options.hourly_limit, self.options.rate, clock)
         self.app = Starlette(routes=[*control_routes(self), *self._routes()])

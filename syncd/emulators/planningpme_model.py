@@ -4,6 +4,17 @@ The emulator is strict where the real API's model binder would refuse a value, a
 names the property, because a client bug must surface as a clear 400 in tests rather than as data
 quietly stored wrong. Updates are partial: only the properties present in a body change, and the
 custom ``fields`` object is merged code by code (``null`` clears one code).
+
+Like the real system, the emulator also fills in and normalises what it is given, so that a
+client learns to expect its own writes back changed (``WriteDefaults``; each is an assumption
+about PlanningPME, switched off one by one for a test that needs the raw behaviour):
+
+- an event created without a category gets the account's default category ("C1" To do), as the
+  planning form preselects one;
+- event and customer labels are stored trimmed of surrounding spaces, as the web forms trim them;
+- customer first and last names likewise.
+
+Nothing else is changed: values are kept as given, case included (the API echoes them as is).
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
@@ -23,6 +35,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 CUSTOMER_TYPES: Final = ("Company", "Individual")
 TITLES: Final = ("", "Miss", "Mr", "Ms")
+
+
+@dataclass(frozen=True)
+class WriteDefaults:
+    """What the emulator fills in or normalises on a write (see the module docstring)."""
+
+    event_category: str | None = "C1"
+    """Category key given to an event created without one; None leaves it empty."""
+    trim_labels: bool = True
+    """Store event and customer labels without surrounding spaces."""
+    trim_names: bool = True
+    """Store customer first and last names without surrounding spaces."""
 
 
 class References(Protocol):
@@ -278,7 +302,13 @@ def _apply(
 
 
 def apply_event(
-    record: Mapping[str, Any], body: object, refs: References, zone: ZoneInfo, *, creating: bool
+    record: Mapping[str, Any],
+    body: object,
+    refs: References,
+    zone: ZoneInfo,
+    *,
+    creating: bool,
+    defaults: WriteDefaults = WriteDefaults(),
 ) -> dict[str, Any]:
     """The event after applying ``body`` (a partial update unless ``creating``)."""
     if creating and isinstance(body, Mapping):
@@ -286,17 +316,31 @@ def apply_event(
             if body.get(required) is None:
                 raise ValueError(f"{required}: required when creating a planned event")
     out = _apply(record, body, EVENT_RULES, refs, zone, what="planned event")
+    if defaults.trim_labels:
+        out["label"] = out["label"].strip()
+    if creating and out["category"] is None and defaults.event_category is not None:
+        out["category"] = _lookup_ref("category", {"key": defaults.event_category}, "category", refs)
     if out["end"] < out["start"]:
         raise ValueError(f"end: {out['end']} is before start {out['start']}")
     return out
 
 
 def apply_customer(
-    record: Mapping[str, Any], body: object, refs: References, zone: ZoneInfo, *, creating: bool
+    record: Mapping[str, Any],
+    body: object,
+    refs: References,
+    zone: ZoneInfo,
+    *,
+    creating: bool,
+    defaults: WriteDefaults = WriteDefaults(),
 ) -> dict[str, Any]:
     """The customer after applying ``body``. On create a missing label is derived from the names,
     as the PlanningPME form does, so a client that maps only names still gets a usable label."""
     out = _apply(record, body, CUSTOMER_RULES, refs, zone, what="customer")
+    if defaults.trim_names:
+        out["firstName"], out["lastName"] = out["firstName"].strip(), out["lastName"].strip()
+    if defaults.trim_labels:
+        out["label"] = out["label"].strip()
     if creating and not out["label"].strip():
         if out["type"] == "Company" and out["company"].strip():
             out["label"] = out["company"].strip()

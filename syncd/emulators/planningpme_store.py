@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from syncd.emulators.planningpme_model import (
     References,
+    WriteDefaults,
     apply_customer,
     apply_event,
     blank_customer,
@@ -79,8 +80,15 @@ class Table:
 class PlanningPmeStore:
     """All mutable data of one emulator instance; callers hold the emulator's lock."""
 
-    def __init__(self, zone: ZoneInfo, clock: Callable[[], float], history_retention: float) -> None:
+    def __init__(
+        self,
+        zone: ZoneInfo,
+        clock: Callable[[], float],
+        history_retention: float,
+        defaults: WriteDefaults | None = None,
+    ) -> None:
         self.zone = zone
+        self.defaults = defaults or WriteDefaults()
         self._clock = clock
         self.history_retention = history_retention
         self.tables: dict[Entity, Table] = {}
@@ -92,14 +100,14 @@ class PlanningPmeStore:
             "do": Table(
                 "do",
                 blank_event,
-                lambda r, b, refs, z: apply_event(r, b, refs, z, creating=True),
-                lambda r, b, refs, z: apply_event(r, b, refs, z, creating=False),
+                lambda r, b, refs, z: apply_event(r, b, refs, z, creating=True, defaults=self.defaults),
+                lambda r, b, refs, z: apply_event(r, b, refs, z, creating=False, defaults=self.defaults),
             ),
             "customer": Table(
                 "customer",
                 blank_customer,
-                lambda r, b, refs, z: apply_customer(r, b, refs, z, creating=True),
-                lambda r, b, refs, z: apply_customer(r, b, refs, z, creating=False),
+                lambda r, b, refs, z: apply_customer(r, b, refs, z, creating=True, defaults=self.defaults),
+                lambda r, b, refs, z: apply_customer(r, b, refs, z, creating=False, defaults=self.defaults),
             ),
         }
         self.history = []

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from syncd.emulators.planningpme_model import WriteDefaults
 from syncd.emulators.planningpme_query import parse_sort_info, sort_items
 from tests.planningpme.conftest import APP_KEY, FakeClock, Pme, days_from_now
 
@@ -176,7 +177,14 @@ def test_do_list_filters_and_pages(pme: Pme) -> None:
         far = days_from_now(400)
         bodies = [
             {**EVENT, "start": near, "end": near, "resources": [{"key": "R1"}], "category": {"key": "C1"}},
-            {**EVENT, "start": near, "end": near, "resources": [{"key": "R2"}], "customers": [{"key": 2}]},
+            {
+                **EVENT,
+                "start": near,
+                "end": near,
+                "resources": [{"key": "R2"}],
+                "customers": [{"key": 2}],
+                "category": {"key": "C2"},  # not C1, the category an event gets by default
+            },
             {**EVENT, "start": far, "end": far, "project": {"key": "P2"}, "task": {"key": "T1"}},
         ]
         keys = [api.post("do", json=b).json()["key"] for b in bodies]
@@ -191,7 +199,7 @@ def test_do_list_filters_and_pages(pme: Pme) -> None:
         assert keys_of({"dateFrom": days_from_now(300)}) == keys[2:]
         assert keys_of({"resources": ["R2", "R5"]}) == keys[1:2]
         assert keys_of({"customers": [2]}) == keys[1:2]
-        assert keys_of({"categories": [{"key": "C1"}]}) == keys[:1]
+        assert keys_of({"categories": [{"key": "C2"}]}) == keys[1:2]
         assert keys_of({"projects": ["P2"], "tasks": ["T1"]}) == keys[2:]
         assert keys_of({}, pageIndex=1, pageSize=2, sortInfo="key+") == keys[2:]
         assert keys_of({}, sortInfo="key-") == keys[::-1]
@@ -474,3 +482,34 @@ def test_text_sorts_ignore_accents_and_case() -> None:
     items = [{"key": i, "label": label} for i, label in enumerate(["Zoë", "Ángel", "ana", "Bea", "Иван"])]
     ordered = sort_items(items, parse_sort_info("label+"), {"key", "label"})
     assert [i["label"] for i in ordered] == ["ana", "Ángel", "Bea", "Zoë", "Иван"]
+
+
+# What the emulator fills in and normalises (WriteDefaults) ------------------------------------------
+
+
+def test_an_event_created_without_a_category_gets_the_default_one_but_may_be_cleared(pme: Pme) -> None:
+    with pme.api() as api:
+        made = api.post("do", json={**EVENT, "label": "  Revisión caldera \n"}).json()
+        assert made["category"] == {"key": "C1", "label": made["category"]["label"]}
+        assert made["label"] == "Revisión caldera"
+        cleared = api.put(f"do/{made['key']}", json={"category": None, "label": " Otra "}).json()
+        assert cleared["category"] is None, "an update leaves a cleared category empty"
+        assert cleared["label"] == "Otra"
+        chosen = api.post("do", json={**EVENT, "category": {"key": "C3"}}).json()
+        assert chosen["category"]["key"] == "C3"
+
+
+def test_customer_labels_and_names_are_stored_trimmed(pme: Pme) -> None:
+    with pme.api() as api:
+        body = {"label": " Ana López ", "type": "Individual", "firstName": " Ana", "lastName": "López  "}
+        made = api.post("customer", json=body).json()
+        assert (made["label"], made["firstName"], made["lastName"]) == ("Ana López", "Ana", "López")
+
+
+def test_the_defaults_can_be_switched_off(start_emulator: Callable[..., Pme]) -> None:
+    raw = start_emulator(defaults=WriteDefaults(event_category=None, trim_labels=False, trim_names=False))
+    with raw.api() as api:
+        made = api.post("do", json={**EVENT, "label": " as sent "}).json()
+        assert (made["category"], made["label"]) == (None, " as sent ")
+        customer = api.post("customer", json={"label": " x ", "firstName": " y "}).json()
+        assert (customer["label"], customer["firstName"]) == (" x ", " y ")

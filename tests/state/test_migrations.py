@@ -21,6 +21,7 @@ from state.store import Store
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 MIGRATED_AT = datetime(2026, 4, 1, 12, 0, 5, tzinfo=UTC)
+NOW_LATER = datetime(2026, 4, 2, 8, 0, tzinfo=UTC)
 
 
 def load_snapshot(version: int, path: Path) -> None:
@@ -131,7 +132,10 @@ def test_every_snapshot_opens_at_the_current_version_with_its_data(tmp_path: Pat
     assert backups == ([] if version == CURRENT_VERSION else [backups[0]])
 
 
-# --- the mechanism, with a made-up version 2 ------------------------------------------------------
+# --- the mechanism, with a made-up next version ---------------------------------------------------
+
+LAST = CURRENT_VERSION
+"""The mechanism tests start from the newest frozen snapshot and add a made-up next version."""
 
 
 def add_priority_v2(conn: Connection) -> None:
@@ -145,44 +149,44 @@ def broken_v2(conn: Connection) -> None:
 
 def test_an_upgrade_backs_up_first_then_migrates(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    load_snapshot(1, path)
+    load_snapshot(LAST, path)
 
     engine = db.open_writer(path, now=MIGRATED_AT, migrations=(*MIGRATIONS, add_priority_v2))
     engine.dispose()
 
-    assert versions_in(path) == [1, 2]
+    assert versions_in(path) == [*range(1, LAST + 1), LAST + 1]
     assert query(path, "SELECT planfix_key, priority FROM link ORDER BY id") == [("123", 0), ("12", 0)]
-    backup = tmp_path / "state.db.bak-v1-20260401T120005Z"
+    backup = tmp_path / f"state.db.bak-v{LAST}-20260401T120005Z"
     assert backup.stat().st_mode & 0o777 == 0o600
-    assert versions_in(backup) == [1]
-    load_snapshot(1, tmp_path / "v1.db")
-    assert schema_of(backup) == schema_of(tmp_path / "v1.db")
+    assert versions_in(backup) == list(range(1, LAST + 1))
+    load_snapshot(LAST, tmp_path / "last.db")
+    assert schema_of(backup) == schema_of(tmp_path / "last.db")
 
 
 def test_a_failing_migration_changes_nothing_and_leaves_the_backup(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    load_snapshot(1, path)
+    load_snapshot(LAST, path)
     before = schema_of(path)
 
     with pytest.raises(RuntimeError, match="migration bug"):
         db.open_writer(path, now=MIGRATED_AT, migrations=(*MIGRATIONS, broken_v2))
 
-    assert versions_in(path) == [1]
+    assert versions_in(path) == list(range(1, LAST + 1))
     assert schema_of(path) == before  # the ALTER was rolled back with the rest
-    assert (tmp_path / "state.db.bak-v1-20260401T120005Z").exists()
+    assert (tmp_path / f"state.db.bak-v{LAST}-20260401T120005Z").exists()
 
 
 def test_two_upgrades_in_the_same_second_keep_both_backups(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    load_snapshot(1, path)
+    load_snapshot(LAST, path)
     with pytest.raises(RuntimeError):
         db.open_writer(path, now=MIGRATED_AT, migrations=(*MIGRATIONS, broken_v2))
 
     db.open_writer(path, now=MIGRATED_AT, migrations=(*MIGRATIONS, add_priority_v2)).dispose()
 
     assert sorted(p.name for p in tmp_path.glob("state.db.bak-*")) == [
-        "state.db.bak-v1-20260401T120005Z",
-        "state.db.bak-v1-20260401T120005Z.1",
+        f"state.db.bak-v{LAST}-20260401T120005Z",
+        f"state.db.bak-v{LAST}-20260401T120005Z.1",
     ]
 
 
@@ -195,10 +199,25 @@ def test_a_new_database_needs_no_backup(tmp_path: Path) -> None:
 
 def test_a_reader_refuses_a_database_that_needs_migrating(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    load_snapshot(1, path)
+    load_snapshot(LAST, path)
 
     with pytest.raises(
-        StateFileError, match=r"schema version 1, older than this syncd's \(2\); run syncd once"
+        StateFileError,
+        match=rf"schema version {LAST}, older than this syncd's \({LAST + 1}\); run syncd once",
     ):
         db.open_reader(path, migrations=(*MIGRATIONS, add_priority_v2))
-    assert versions_in(path) == [1]
+    assert versions_in(path) == list(range(1, LAST + 1))
+
+
+def test_v2_gives_every_existing_link_an_empty_echo_and_keeps_a_stored_one(tmp_path: Path) -> None:
+    old, kept = tmp_path / "v1.db", tmp_path / "v2.db"
+    load_snapshot(1, old)
+    load_snapshot(2, kept)
+
+    with Store.open(old) as store:
+        assert [link.echo for link in store.links("tasks") + store.links("contacts")] == [{}, {}]
+    with Store.open(kept) as store:
+        (link,) = store.links("tasks")
+        assert link.echo == {"awaiting": {"planningpme": ["title"]}}
+        store.upsert_link("tasks", "123", "17", link.canonical, "a", "b", NOW_LATER, echo={"held": {}})
+        assert store.links("tasks")[0].echo == {"held": {}}

@@ -171,7 +171,7 @@ def test_a_task_whose_client_was_deleted_keeps_syncing(world: World, people: Peo
     quiet_from_now_on(world)
 
 
-def test_an_event_edited_while_its_task_was_canceled_comes_back_as_edited(
+def test_an_event_edited_while_its_task_was_canceled_reopens_the_task_as_edited(
     world: World, people: People
 ) -> None:
     [(task, event)] = synced_tasks(world, people, "Boiler inspection").items()
@@ -182,8 +182,8 @@ def test_an_event_edited_while_its_task_was_canceled_comes_back_as_edited(
 
     assert event in planningpme(world, "events"), "not deleted: the edit wins"
     tasks = planfix(world, "tasks")
-    assert tasks[task]["status"] == "4"
-    [again] = [k for k, t in tasks.items() if k != task]
-    assert tasks[again]["title"] == "Boiler inspection — confirmed by the client"
-    assert links(world, "tasks") == {again: event}
+    assert list(tasks) == [task], "the canceled task is reopened, not made a second time"
+    assert tasks[task]["title"] == "Boiler inspection — confirmed by the client"
+    assert tasks[task]["status"] == "1", "back to the status the event's category maps to"
+    assert links(world, "tasks") == {task: event}
     quiet_from_now_on(world)
