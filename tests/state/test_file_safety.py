@@ -20,7 +20,7 @@ from state.files import user_name
 from state.migrations import MIGRATIONS
 from state.store import Store
 from tests.state.conftest import NOW
-from tests.state.test_migrations import MIGRATED_AT, add_priority_v2, load_snapshot, versions_in
+from tests.state.test_migrations import LAST, MIGRATED_AT, add_priority_v2, load_snapshot, versions_in
 
 OTHER_UID = 65534  # nobody
 IS_ROOT = os.geteuid() == 0
@@ -133,18 +133,18 @@ def test_a_link_beside_the_database_is_refused_and_its_target_untouched(
 
 def test_a_link_at_the_backup_name_is_replaced_not_written_through(state_dir: Path, victim: Victim) -> None:
     path = state_dir / "state.db"
-    load_snapshot(1, path)
-    planted = state_dir / "state.db.bak-v1-20260401T120005Z"
+    load_snapshot(LAST, path)
+    planted = state_dir / f"state.db.bak-v{LAST}-20260401T120005Z"
     planted.symlink_to(victim.path)
 
     db.open_writer(path, now=MIGRATED_AT, migrations=(*MIGRATIONS, add_priority_v2)).dispose()
 
     victim.assert_untouched()
     assert planted.is_symlink()  # O_EXCL: the name was taken, so the backup got the next one
-    backup = state_dir / "state.db.bak-v1-20260401T120005Z.1"
+    backup = state_dir / f"state.db.bak-v{LAST}-20260401T120005Z.1"
     assert not backup.is_symlink() and stat.S_IMODE(backup.stat().st_mode) == 0o600
-    assert versions_in(backup) == [1]
-    assert versions_in(path) == [1, 2]
+    assert versions_in(backup) == list(range(1, LAST + 1))
+    assert versions_in(path) == list(range(1, LAST + 2))
     assert [p.name for p in state_dir.iterdir() if p.name.startswith(".syncd-backup-")] == []
 
 
