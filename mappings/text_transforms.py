@@ -192,6 +192,10 @@ class Phone(Transform[PhoneParams]):
 class CompanyParams(Params):
     company_type: str = "Company"
     individual_type: str = "Individual"
+    individual_company: Literal["ignore", "sync"] = "ignore"
+    """``ignore``: an individual's company name (an employer, say) takes no part, because a system
+    that keeps a company name only on companies (Planfix) could not hold it: it would read back as
+    cleared and the sync would clear it on the other side."""
 
 
 class Company(Transform[CompanyParams]):
@@ -213,6 +217,8 @@ class Company(Transform[CompanyParams]):
             is_company = truthy(flag)
         else:
             is_company = one_line(as_text(flag)).casefold() == self.params.company_type.casefold()
+        if not is_company and self.params.individual_company == "ignore":
+            company = ""
         return {"company": one_line(as_text(company)), "is_company": is_company}
 
     def inverse(

@@ -294,6 +294,18 @@ def test_company_examples() -> None:
     assert t.inverse("planfix", {"company": "ACME", "is_company": False}, ctx()) == (False, "ACME")
 
 
+def test_an_individuals_company_name_takes_no_part_unless_asked() -> None:
+    """Planfix keeps a company name only on companies: an employer's name would read back cleared."""
+    sides = (["isCompany", "companyName"], ["type", "company"])
+    t = make("company", *sides, entities=("contact", "customer"))
+    assert t.forward("planningpme", ["Individual", "ACME"], ctx()) == {"company": "", "is_company": False}
+    kept = make("company", *sides, {"individual_company": "sync"}, entities=("contact", "customer"))
+    assert kept.forward("planningpme", ["Individual", "ACME"], ctx()) == {
+        "company": "ACME",
+        "is_company": False,
+    }
+
+
 # ------------------------------------------------------------------------------------ constant
 
 

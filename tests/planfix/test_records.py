@@ -149,11 +149,16 @@ def test_a_company_is_written_by_its_name_and_its_kind_cannot_change_on_update()
         ("isCompany", "1"),
     ]
     person = {"isCompany": False, "name": "Ana"}
-    assert contact_update_params(person, {"name": "Ana María", "companyName": "ignored"}) == [
-        ("name", "Ana María")
-    ]
+    assert contact_update_params(person, {"name": "Ana María", "companyName": ""}) == [("name", "Ana María")]
     with pytest.raises(RecordError, match="isCompany"):
         contact_update_params(person, {"isCompany": True})
+
+
+def test_a_name_planfix_cannot_keep_fails_the_record_rather_than_vanish() -> None:
+    with pytest.raises(RecordError, match=r"'name'.*a company has no first name"):
+        contact_add_params({"isCompany": True, "name": "John", "companyName": "ACME"})
+    with pytest.raises(RecordError, match=r"'companyName'.*a person has no company name"):
+        contact_update_params({"isCompany": False}, {"companyName": "ACME"})
 
 
 def test_contact_params_write_phones_and_booleans() -> None:

@@ -4,7 +4,9 @@ A company is a contact with ``isCompany`` = 1 whose name is its ``name``; Planfi
 ``companyName`` element (``ПланФикс_API_contact.get.md``). The native record keeps the two kinds
 apart so a mapping can treat them differently: a company's name is the native ``companyName`` and
 its native ``name`` (a person's first name) is empty; a person's ``companyName`` is empty, since
-Planfix has nowhere to keep it. Writing maps them back onto ``<name>``.
+Planfix has nowhere to keep it. Writing maps them back onto ``<name>``; a value for the one a kind
+has no place for fails the record rather than vanish (it would read back as cleared, and the sync
+would clear it on the other side too).
 
 ``isCompany`` is a parameter of ``contact.add`` but not of ``contact.update``
 (``ПланФикс_API_contact.update.md``): a person cannot be turned into a company through the API,
@@ -78,7 +80,11 @@ def _phones(value: Any) -> Param:
 
 
 def _name(record: Mapping[str, Any], is_company: bool) -> list[Param]:
-    field = "companyName" if is_company else "name"
+    field, homeless = ("companyName", "name") if is_company else ("name", "companyName")
+    if write_text("contact", homeless, record.get(homeless)).strip():
+        # Dropping it would read back as "cleared in Planfix" and clear it on the other side too.
+        kind = "a company has no first name" if is_company else "a person has no company name"
+        raise bad("contact", homeless, f"Planfix cannot keep it ({kind}); leave it out of the mapping")
     if field not in record:
         return []
     return [("name", write_text("contact", field, record[field]))]
