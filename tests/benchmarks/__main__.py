@@ -3,9 +3,9 @@
     python -m tests.benchmarks [--quick] [--output bench-results.json] [--only api,scale]
                                [--companies 0.2]
 
-Everything runs on this machine: both emulators on 127.0.0.1 in this process, the scale runs in
-subprocesses (one per size, so their memory peaks do not mix). Nothing here asserts a timing;
-the goals are printed beside the figures.
+Everything runs on this machine: syncd in this process, both emulators on 127.0.0.1 in processes
+of their own, the scale runs in subprocesses (one per size, so their memory peaks do not mix).
+Nothing here asserts a timing; the goals are printed beside the figures.
 """
 
 from __future__ import annotations

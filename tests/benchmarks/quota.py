@@ -105,11 +105,10 @@ def _measured_write_cost(m: Measurements, pair: str) -> WriteCost:
     return WriteCost(max(0.0, *reads) if reads else 1.0)
 
 
-def _measured_listings(m: Measurements) -> tuple[int, int]:
-    """(listings, requests beyond their pages) of the measured full contacts read, told apart by
-    its request count: one listing of everyone or two (people, then companies)."""
-    measured = m.row("contacts", "full scan", 0).step.result.listings["planfix"].requests
-    people, companies = m.census.people, m.census.companies
+def listings_of(measured: int, people: int, companies: int) -> tuple[int, int]:
+    """(listings, requests beyond their pages) of a full contacts read that took ``measured``
+    requests: two listings (people, then companies) if it cost at least their pages, else one
+    listing of everyone."""
     two = _listing(people) + _listing(companies)
     if measured >= two:
         return 2, measured - two
@@ -117,7 +116,8 @@ def _measured_listings(m: Measurements) -> tuple[int, int]:
 
 
 def coefficients(m: Measurements, company_share: float = COMPANY_SHARE) -> Coefficients:
-    listings, extra = _measured_listings(m)
+    measured = m.row("contacts", "full scan", 0).step.result.listings["planfix"].requests
+    listings, extra = listings_of(measured, m.census.people, m.census.companies)
     return Coefficients(
         tasks=_measured_write_cost(m, "tasks"),
         contacts=_measured_write_cost(m, "contacts"),
