@@ -58,8 +58,8 @@ class WriteCost:
         if writes <= 0:
             return 0.0
         if writes < 1:
-            return writes * (1 + math.ceil(self.reads_per_write))
-        return writes + math.ceil(writes * self.reads_per_write)
+            return writes * (1 + _ceil(self.reads_per_write))
+        return writes + _ceil(writes * self.reads_per_write)
 
     @property
     def per_write(self) -> float:
@@ -84,6 +84,11 @@ class Coefficients:
         if self.listings == 1:
             return _listing(contacts) + self.scan_extra
         return _listing(contacts - companies) + _listing(companies) + self.scan_extra
+
+
+def _ceil(value: float) -> int:
+    """``math.ceil`` that does not turn 0.1 × 30 (3.0000000000000004 in floats) into 4."""
+    return math.ceil(round(value, 9))
 
 
 def _listing(records: int) -> int:

@@ -14,6 +14,7 @@ def coefficients(listings: int = 2, share: float = 0.2, task_reads: float = 0.1)
 
 def test_a_full_batch_costs_one_read_per_batch() -> None:
     assert WriteCost(0.1).per_cycle(50) == 55
+    assert WriteCost(1.1 - 1).per_cycle(30) == 33  # a measured 1.1 requests per write, in floats
 
 
 def test_a_cycle_with_one_write_pays_a_whole_read_for_it() -> None:
