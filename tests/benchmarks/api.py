@@ -77,7 +77,7 @@ class WallRow:
 
 @dataclass(frozen=True)
 class Census:
-    """The Planfix contacts of table 1's world: people and companies (listed separately)."""
+    """The Planfix contacts of table 1's world: people and companies (Planfix lists them apart)."""
 
     people: int
     companies: int
@@ -106,7 +106,7 @@ def pages(records: int) -> int:
     return math.ceil(records / PAGE)
 
 
-def planfix_reads_per_write(step: Step) -> float | None:
+def planfix_requests_per_write(step: Step) -> float | None:
     """Planfix requests beyond the cycle's listing, per Planfix write (the write itself and any
     read it needs first); None when the cycle wrote nothing to Planfix."""
     writes = step.wire.writes["planfix"]
@@ -284,7 +284,7 @@ def requests_table(m: Measurements) -> Table:
             w.total_writes,
             r.bound,
             ratio(w.total, r.bound),
-            _round(planfix_reads_per_write(r.step)),
+            _round(planfix_requests_per_write(r.step)),
             f"{r.kept}/{2 * r.k}" if r.kept is not None else None,
             round(r.step.seconds, 2),
         )

@@ -26,9 +26,9 @@ contacts as the records do (2 : 1). The model is checked against the measured cy
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tests.benchmarks.api import Measurements, pages, planfix_reads_per_write
+from tests.benchmarks.api import Measurements, pages, planfix_requests_per_write
 from tests.benchmarks.tables import Table
 
 QUOTAS = (20_000, 50_000, 100_000)
@@ -106,7 +106,7 @@ def _measured_write_cost(m: Measurements, pair: str) -> WriteCost:
     steps += [
         s for row in m.wall if (row.pair, row.cycle, row.k) == (pair, "incremental", top) for s in row.steps
     ]
-    reads = [per_write - 1 for per_write in map(planfix_reads_per_write, steps) if per_write is not None]
+    reads = [per_write - 1 for per_write in map(planfix_requests_per_write, steps) if per_write is not None]
     return WriteCost(max(0.0, *reads) if reads else 1.0)
 
 
@@ -284,8 +284,9 @@ def _check(m: Measurements, c: Coefficients) -> str:
             predicted = max(c.poll, math.ceil(changed / 100)) + c.tasks.per_cycle(k)
         else:
             share = census.companies / max(1, census.people + census.companies)
-            scan = Coefficients(c.tasks, c.contacts, c.poll, c.listings, c.scan_extra, share)
-            predicted = scan.scan(census.people + census.companies) + c.contacts.per_cycle(k)
+            predicted = replace(c, company_share=share).scan(
+                census.people + census.companies
+            ) + c.contacts.per_cycle(k)
         parts.append(
             f"{pair} k={k}: predicted {math.ceil(predicted)}, measured {row.step.wire.requests['planfix']}"
         )
