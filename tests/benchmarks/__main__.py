@@ -1,10 +1,11 @@
 """``make bench``: run every benchmark, print the five tables, save them as JSON.
 
     python -m tests.benchmarks [--quick] [--output bench-results.json] [--only api,scale]
+                               [--companies 0.2]
 
-Everything runs on this machine: both emulators on 127.0.0.1 in this process, the scale runs in
-subprocesses (one per size, so their memory peaks do not mix). Nothing here asserts a timing;
-the goals are printed beside the figures.
+Everything runs on this machine: syncd in this process, both emulators on 127.0.0.1 in processes
+of their own, the scale runs in subprocesses (one per size, so their memory peaks do not mix).
+Nothing here asserts a timing; the goals are printed beside the figures.
 """
 
 from __future__ import annotations
@@ -36,12 +37,28 @@ def _quiet() -> None:
     )
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data and sizes (about a minute)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json", help="JSON file to write")
     parser.add_argument(
         "--only", default="api,scale", help="comma-separated parts to run: api (tables 1-3, 5), scale (4)"
+    )
+    parser.add_argument(
+        "--companies",
+        type=_share,
+        default=quota.COMPANY_SHARE,
+        help="share of companies among the Planfix contacts in table 5 (0 to 1; default 0.2)",
     )
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
@@ -61,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if "scale" in parts:
         tables.append(scale.table(scale.QUICK if args.quick else scale.FULL, progress))
     if "api" in parts:
-        tables.append(quota.table(measured))
+        tables.append(quota.table(measured, args.companies))
     elapsed = time.perf_counter() - started
     for table in sorted(tables, key=lambda t: t.title):
         print()

@@ -37,11 +37,8 @@ class People:
         self._serial = 0
 
     def _editable(self, pair: str) -> list[tuple[str, str]]:
-        archived = {
-            str(t["id"])
-            for t in self.world.records("tasks")
-            if pair == "tasks" and str(t.get("status")) == "4"
-        }
+        tasks = self.world.records("tasks") if pair == "tasks" else []
+        archived = {str(t["id"]) for t in tasks if str(t.get("status")) == "4"}
         return [(pf, pme) for pf, pme in sorted(self.world.links(pair)) if pf not in archived]
 
     def edit(self, pair: str, k: int) -> list[Edit]:
@@ -55,15 +52,16 @@ class People:
         pf_field, pme_field = EDITED[pair]
         pf_entity, pme_entity = ENTITIES[pair]
         edits: list[Edit] = []
-        for i, (pf_key, pme_key) in enumerate(chosen):
-            self._serial += 1
-            value = f"Bench edit {self._serial}"
-            if i < k:
-                self.world.connector(pf_entity).update(pf_key, {pf_field: value})
-                edits.append(Edit(pair, "planfix", pf_key, pme_key, value))
-            else:
-                self.world.connector(pme_entity).update(pme_key, {pme_field: value})
-                edits.append(Edit(pair, "planningpme", pme_key, pf_key, value))
+        with self.world.unthrottled():
+            for i, (pf_key, pme_key) in enumerate(chosen):
+                self._serial += 1
+                value = f"Bench edit {self._serial}"
+                if i < k:
+                    self.world.connector(pf_entity).update(pf_key, {pf_field: value})
+                    edits.append(Edit(pair, "planfix", pf_key, pme_key, value))
+                else:
+                    self.world.connector(pme_entity).update(pme_key, {pme_field: value})
+                    edits.append(Edit(pair, "planningpme", pme_key, pf_key, value))
         return edits
 
 

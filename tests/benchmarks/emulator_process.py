@@ -9,7 +9,9 @@ control API it answers two benchmark routes:
 - ``POST /_bench/clock {"offset": seconds}``: its wall clock runs this far ahead of real time
   (the parent moves time forward between cycles); monotonic time stays real;
 - ``POST /_bench/rate {"rate": requests_per_second}``: enforce this rate from now on (0 = none),
-  as a fresh account would.
+  as a fresh account would;
+- ``GET /_bench/cpu``: ``{"cpu": seconds}``, the CPU time this process has used so far (every
+  thread), so the benchmark can show what serving cost beside a wall time.
 """
 
 from __future__ import annotations
@@ -91,7 +93,12 @@ def serve(system: str) -> None:
         return JSONResponse({"ok": True})
 
     app.router.routes.append(Route("/_bench/clock", set_clock, methods=["POST"]))
+
+    async def cpu(_: Request) -> Response:
+        return JSONResponse({"cpu": time.process_time()})
+
     app.router.routes.append(Route("/_bench/rate", set_rate_route, methods=["POST"]))
+    app.router.routes.append(Route("/_bench/cpu", cpu, methods=["GET"]))
     server = EmulatorServer(app).start()
     print(server.base_url, flush=True)
     try:

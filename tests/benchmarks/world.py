@@ -102,6 +102,9 @@ class Step:
     result: CycleResult
     wire: Wire
     seconds: float
+    cpu: Mapping[str, float]
+    """CPU seconds spent during the cycle: ``syncd`` (this process, every thread of it) and each
+    emulator's process by side, so a wall time can be told apart from a machine that was busy."""
 
 
 class EmulatorProcess:
@@ -121,6 +124,12 @@ class EmulatorProcess:
         if not self.base_url.startswith("http://127.0.0.1:"):
             self.stop()
             raise RuntimeError(f"the {system} emulator did not start (said {self.base_url!r})")
+
+    def cpu_seconds(self, http: httpx.Client) -> float:
+        """CPU seconds the emulator's process has used so far (it reports its own process_time)."""
+        response = http.get(f"{self.base_url}/_bench/cpu")
+        response.raise_for_status()
+        return float(response.json()["cpu"])
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -144,6 +153,12 @@ class Emulators:
     def bench(self, path: str, body: dict[str, float]) -> None:
         for side in SIDES:
             self.http.post(f"{self.url(side)}/_bench/{path}", json=body).raise_for_status()
+
+    def cpu(self) -> dict[str, float]:
+        return {
+            "planfix": self.planfix.cpu_seconds(self.http),
+            "planningpme": self.planningpme.cpu_seconds(self.http),
+        }
 
     def limit(self, limits: Limits) -> None:
         """Enforce ``limits`` from now on (the emulators' own gates, as a fresh account has)."""
@@ -176,7 +191,9 @@ class World:
 
     def _connect(self) -> None:
         self.remotes = _remotes(self.settings, self.clock, self.limits)
-        self.people = _remotes(self.settings, self.clock, self.limits)
+        # People edit through the systems' own screens, which no API limit paces: their
+        # connectors keep no rate, and the emulators lift theirs while they edit (``unthrottled``).
+        self.people = _remotes(self.settings, self.clock, Limits())
         self.pairs = {p.name: p for p in build_pairs(self.settings, self.specs, self.remotes, self.store)}
 
     def limit(self, limits: Limits) -> None:
@@ -188,7 +205,21 @@ class World:
         self._connect()
         for entity in ("task", "event"):  # log in now, so the first measured cycle does not
             self.remotes.by_entity[entity].get("0")
-            self.people.by_entity[entity].get("0")
+        with self.unthrottled():
+            for entity in ("task", "event"):
+                self.people.by_entity[entity].get("0")
+
+    @contextmanager
+    def unthrottled(self) -> Iterator[None]:
+        """Both emulators enforce no rate inside the block (people's edits), ``limits`` after it."""
+        if self.limits == Limits():
+            yield
+            return
+        self.emulators.limit(Limits())
+        try:
+            yield
+        finally:
+            self.emulators.limit(self.limits)
 
     def advance(self, seconds: float) -> None:
         """Move wall time forward for syncd and both emulators."""
@@ -232,10 +263,14 @@ class World:
             failures=FailurePolicy(max_attempts=8, backoff_base_s=60.0),
         )
         self.reset_stats()
+        served = self.emulators.cpu()
+        cpu = time.process_time()
         started = time.perf_counter()
         result = Cycle(self.store, self.pairs[pair], options, self.clock.now).run()
         seconds = time.perf_counter() - started
-        return Step(pair, result, self.wire(), seconds)
+        used = {"syncd": time.process_time() - cpu}
+        used |= {side: after - served[side] for side, after in self.emulators.cpu().items()}
+        return Step(pair, result, self.wire(), seconds, used)
 
     def links(self, pair: str) -> list[tuple[str, str]]:
         return [(link.planfix_key, link.planningpme_key) for link in self.store.links(pair)]
