@@ -413,6 +413,7 @@ def wall_table(m: Measurements) -> Table:
             "syncd ms/req",
             "syncd cpu %",
             "serving cpu %",
+            "copy age s",
         ],
         goal="ratio ≤ 1.15 (phase ratio where one system is read longer and the other written more)",
     )
@@ -438,9 +439,14 @@ def wall_table(m: Measurements) -> Table:
             round(statistics.median(1000 * f.syncd_cpu / f.requests for f in figures), 1),
             round(statistics.median(100 * f.syncd_cpu / f.seconds for f in figures)),
             round(statistics.median(100 * f.serving_cpu / f.seconds for f in figures)),
+            round(max(step.copy_age for step in row.steps), 2),
         )
     tasks, contacts = m.scale.wall
     t.notes += [
+        "copy age = the oldest copy of a Planfix task that a task.update wrote back, over the runs "
+        "(seconds from the end of its read to the end of the write; task.update replaces what it is "
+        f"not given, so the copy is read right before): at {RATES.planfix:g} requests/s; at Planfix's "
+        f"real 1 request/s it is about {RATES.planfix:g} times as long",
         f"both emulators enforce {RATES.planfix:g} (Planfix) and {RATES.planningpme:g} (PlanningPME) "
         "requests/s and syncd paces itself at the same rates (one request per 1/rate s plus its 3 % "
         "guard, as it paces Planfix at the real 1 request/s); bound = max over the systems of "

@@ -33,7 +33,7 @@ from mappings.spec import MappingSpec
 from state.store import Store
 from syncd.applier import FailurePolicy
 from syncd.connectors.base import Connector
-from syncd.connectors.planfix.connector import build_planfix
+from syncd.connectors.planfix.connector import CopyAges, PlanfixTaskConnector, build_planfix
 from syncd.connectors.planningpme.connector import build_planningpme
 from syncd.cycle import Cycle, CycleOptions, CycleResult
 from syncd.emulators.config import emulator_config
@@ -105,6 +105,9 @@ class Step:
     cpu: Mapping[str, float]
     """CPU seconds spent during the cycle: ``syncd`` (this process, every thread of it) and each
     emulator's process by side, so a wall time can be told apart from a machine that was busy."""
+    copy_age: float = 0.0
+    """The oldest copy of a Planfix task a ``task.update`` of this cycle wrote back: seconds from
+    the end of its read to the end of the write (``PlanfixTaskConnector.copy_ages``)."""
 
 
 class EmulatorProcess:
@@ -263,6 +266,10 @@ class World:
             failures=FailurePolicy(max_attempts=8, backoff_base_s=60.0),
         )
         self.reset_stats()
+        ages = CopyAges()
+        tasks = self.remotes.by_entity["task"]
+        if isinstance(tasks, PlanfixTaskConnector):
+            tasks.copy_ages = ages
         served = self.emulators.cpu()
         cpu = time.process_time()
         started = time.perf_counter()
@@ -270,7 +277,7 @@ class World:
         seconds = time.perf_counter() - started
         used = {"syncd": time.process_time() - cpu}
         used |= {side: after - served[side] for side, after in self.emulators.cpu().items()}
-        return Step(pair, result, self.wire(), seconds, used)
+        return Step(pair, result, self.wire(), seconds, used, ages.max)
 
     def links(self, pair: str) -> list[tuple[str, str]]:
         return [(link.planfix_key, link.planningpme_key) for link in self.store.links(pair)]
