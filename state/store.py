@@ -12,7 +12,7 @@ operation takes its own pooled connection, and SQLite serialises the writes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -78,6 +78,8 @@ MAX_ERROR_CHARS = 2000
 IN_CHUNK = 500
 """Keys per ``IN (…)`` list: well under SQLite's limit on bound parameters."""
 DEFAULT_CREATE_LIST_WINDOW = timedelta(minutes=10)
+PRUNE_BATCH = 500
+"""Rows one retention transaction deletes: small, so a cycle never waits long for the write lock."""
 
 
 class Store:
@@ -751,6 +753,37 @@ class Store:
             s.exec(update(PushedChange).where(col(PushedChange.id).in_(pending)).values(processed_at=now))
             return len(pending)
 
+    # --- retention -----------------------------------------------------------------------------
+
+    def prune_history(self, before: datetime, *, batch: int = PRUNE_BATCH) -> dict[str, int]:
+        """Delete the history older than ``before``; returns the rows deleted per table.
+
+        History is what only people read back: audit entries, finished cycles (the newest of each
+        pair stays, for `syncd status`), processed pushes, closed intents and resolved conflicts.
+        What the sync still needs is never touched, however old: open intents, queued or parked
+        failures, conflicts waiting for a person, unprocessed pushes, links and tombstones (a
+        tombstone is what stops a deleted record from being re-created). Each batch of ``batch``
+        rows is its own short transaction, so a cycle writing meanwhile waits for one batch at most.
+        """
+        cutoff = require_aware(before, "before")
+        done: dict[str, int] = {}
+        for table, model, oldest in _PRUNABLE:
+            total = 0
+            while True:
+                deleted = self._prune_batch(table, model, oldest(cutoff), batch)
+                total += deleted
+                if deleted < batch:
+                    break
+            done[table] = total
+        return done
+
+    def _prune_batch(self, table: str, model: Any, query: Any, batch: int) -> int:
+        with self._session(f"prune_history({table})", write=True) as s:
+            ids = list(s.exec(query.limit(batch)).all())
+            if ids:
+                s.exec(delete(model).where(col(model.id).in_(ids)))
+            return len(ids)
+
     # --- status --------------------------------------------------------------------------------
 
     def stats(self) -> StoreStats:
@@ -796,6 +829,58 @@ class Store:
             "failing_records": [_jsonable(asdict(f)) for f in self.failures()],
             "conflicts_waiting": [_jsonable(asdict(c)) for c in self.pending_conflicts()],
         }
+
+
+# --- retention queries ----------------------------------------------------------------------------
+
+
+def _old_audit(cutoff: datetime) -> Any:
+    return select(AuditEntry.id).where(col(AuditEntry.at) < cutoff).order_by(col(AuditEntry.id))
+
+
+def _old_pushes(cutoff: datetime) -> Any:
+    return (
+        select(PushedChange.id)
+        .where(col(PushedChange.processed_at).is_not(None), col(PushedChange.processed_at) < cutoff)
+        .order_by(col(PushedChange.id))
+    )
+
+
+def _old_intents(cutoff: datetime) -> Any:
+    return (
+        select(Intent.id)
+        .where(col(Intent.closed_at).is_not(None), col(Intent.closed_at) < cutoff)
+        .order_by(col(Intent.id))
+    )
+
+
+def _old_conflicts(cutoff: datetime) -> Any:
+    return (
+        select(Conflict.id)
+        .where(col(Conflict.resolved_at).is_not(None), col(Conflict.resolved_at) < cutoff)
+        .order_by(col(Conflict.id))
+    )
+
+
+def _old_cycles(cutoff: datetime) -> Any:
+    """Cycles started before the cutoff that no audit entry still names, except each pair's newest
+    (a cycle that never finished, the process having died, counts from its start)."""
+    newest = select(func.max(col(Cycle.id))).group_by(col(Cycle.pair))
+    named = select(AuditEntry.id).where(col(AuditEntry.cycle_id) == col(Cycle.id))
+    return (
+        select(Cycle.id)
+        .where(col(Cycle.started_at) < cutoff, col(Cycle.id).not_in(newest), ~named.exists())
+        .order_by(col(Cycle.id))
+    )
+
+
+_PRUNABLE: tuple[tuple[str, Any, Callable[[datetime], Any]], ...] = (
+    ("audit_entry", AuditEntry, _old_audit),
+    ("pushed_change", PushedChange, _old_pushes),
+    ("intent", Intent, _old_intents),
+    ("conflict", Conflict, _old_conflicts),
+    ("cycle", Cycle, _old_cycles),  # last: after their audit entries went
+)
 
 
 # --- session-level helpers (used inside one transaction) ------------------------------------------

@@ -120,6 +120,18 @@ class PlanningPmeSettings(_Section):
 
 class StateSettings(_Section):
     path: Path = Path("state.db")
+    keep_history: float = 90 * 86400.0
+    """Seconds the audit log, cycle history and processed pushes are kept (``"90d"``); the
+    daemon prunes older rows. Rows still needed (open intents, queued failures) stay regardless."""
+
+    _keep = field_validator("keep_history", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+    @field_validator("keep_history")
+    @classmethod
+    def _keep_a_day(cls, value: float) -> float:
+        if value < 86400.0:
+            raise ValueError("keep at least a day of history ('1d'), so a problem can still be traced")
+        return value
 
 
 class SyncSettings(_Section):
@@ -300,7 +312,7 @@ def parse_settings(text: str, path: Path, env: Mapping[str, str] | None = None) 
         raise ConfigError(_format_validation_error(exc, path)) from None
     _check_credentials(settings, path)
     state_path = settings.state.path if settings.state.path.is_absolute() else base / settings.state.path
-    return settings.model_copy(update={"state": StateSettings(path=state_path)})
+    return settings.model_copy(update={"state": settings.state.model_copy(update={"path": state_path})})
 
 
 def resolve_config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> Path:
