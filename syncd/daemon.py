@@ -86,7 +86,8 @@ HEARTBEAT_STALE_S = 60.0
 KEEP_RESULTS = 20
 PRUNE_JOB = "prune-history"
 PRUNE_EVERY_S = 3600.0
-"""History older than ``[state] keep_history`` is pruned hourly: each run deletes little."""
+"""History older than ``[state] keep_history`` is pruned hourly (a quarter of it, if that is
+shorter): each run then deletes little."""
 
 
 def backoff(failures_in_a_row: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -491,12 +492,15 @@ class Daemon:
         if initial:
             add_startup_job(sched, self.run_all, now)
             add_heartbeat(sched, self.heartbeat, HEARTBEAT_EVERY_S, now)
+        prune_every = timedelta(seconds=min(PRUNE_EVERY_S, gen.settings.state.keep_history / 4))
+        job = sched.get_job(PRUNE_JOB)
+        if job is None or job.trigger.interval != prune_every:
             sched.add_job(
                 self.prune_history,
-                trigger=IntervalTrigger(seconds=PRUNE_EVERY_S, timezone="UTC"),
+                trigger=IntervalTrigger(seconds=prune_every.total_seconds(), timezone="UTC"),
                 id=PRUNE_JOB,
                 name=PRUNE_JOB,
-                next_run_time=now + timedelta(seconds=PRUNE_EVERY_S / 60),
+                next_run_time=now + prune_every / 60,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=None,

@@ -128,9 +128,10 @@ class StateSettings(_Section):
 
     @field_validator("keep_history")
     @classmethod
-    def _keep_a_day(cls, value: float) -> float:
-        if value < 86400.0:
-            raise ValueError("keep at least a day of history ('1d'), so a problem can still be traced")
+    def _keep_a_minute(cls, value: float) -> float:
+        # Less than a day is for tests (the soak keeps minutes); a service keeps weeks.
+        if value < 60.0:
+            raise ValueError("keep at least a minute of history ('1m'); the default is '90d'")
         return value
 
 
