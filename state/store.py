@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
@@ -186,6 +186,38 @@ class Store:
         with self._session("link_keys") as s:
             query = select(Link.planfix_key, Link.planningpme_key).where(Link.pair == pair)
             return [(pf, pme) for pf, pme in s.exec(query)]
+
+    def scan_index(self, pair: str, side: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What a full scan of ``side`` compares each record with: every linked key's stored hash,
+        and, for the keys whose raw digest is still valid (noted against the hash the link holds
+        now), that digest. Nothing of what was synced is loaded: that is what keeps it small."""
+        key_col, hash_col, raw_col = _side_columns(side)
+        hashes: dict[str, str] = {}
+        digests: dict[str, str] = {}
+        with self._session("scan_index") as s:
+            query = sa_select(key_col, hash_col, raw_col).where(col(Link.pair) == pair)
+            for key, digest_of, raw in s.connection().execute(query):
+                hashes[key] = digest_of
+                if raw and raw.startswith(digest_of) and raw[len(digest_of) : len(digest_of) + 1] == ":":
+                    digests[key] = raw[len(digest_of) + 1 :]
+        return hashes, digests
+
+    def note_raw_digests(self, pair: str, side: str, notes: Iterable[tuple[str, str, str]]) -> None:
+        """Remember ``(key, hash, digest)``: the raw record ``key`` of ``side`` whose digest this is
+        maps to ``hash``. Noted only where the link still holds that hash; one transaction."""
+        key_col, hash_col, raw_col = _side_columns(side)
+        rows = [
+            {"k": key, "h": digest_of, "raw": f"{digest_of}:{digest}"} for key, digest_of, digest in notes
+        ]
+        if not rows:
+            return
+        statement = (
+            update(Link)
+            .where(col(Link.pair) == pair, key_col == bindparam("k"), hash_col == bindparam("h"))
+            .values({raw_col.key: bindparam("raw")})
+        )
+        with self._session("note_raw_digests", write=True) as s:
+            s.connection().execute(statement, rows)
 
     def link_count(self, pair: str) -> int:
         with self._session("link_count") as s:
@@ -829,6 +861,15 @@ class Store:
             "failing_records": [_jsonable(asdict(f)) for f in self.failures()],
             "conflicts_waiting": [_jsonable(asdict(c)) for c in self.pending_conflicts()],
         }
+
+
+def _side_columns(side: str) -> tuple[Any, Any, Any]:
+    """The link's key, hash and raw digest columns of one side."""
+    if side == "planfix":
+        return col(Link.planfix_key), col(Link.planfix_hash), col(Link.planfix_raw)
+    if side == "planningpme":
+        return col(Link.planningpme_key), col(Link.planningpme_hash), col(Link.planningpme_raw)
+    raise ValueError(f"unknown side {side!r}")
 
 
 # --- retention queries ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from state.migrations import CURRENT_VERSION
 from state.rows import AuditRow, ConflictRow, CycleRow
 from state.store import Store
 from tests.state.conftest import NOW
@@ -134,7 +135,7 @@ def test_stats_count_what_status_shows(store: Store) -> None:
 
     assert dict(stats.links) == {"contacts": 1, "tasks": 2}
     assert (stats.failures, stats.parked, stats.pending_conflicts) == (1, 1, 1)
-    assert (stats.open_intents, stats.pending_pushed_changes, stats.schema_version) == (1, 1, 1)
+    assert (stats.open_intents, stats.pending_pushed_changes, stats.schema_version) == (1, 1, CURRENT_VERSION)
 
 
 def test_the_status_summary_is_plain_json(store: Store) -> None:
