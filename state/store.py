@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import Engine, bindparam, func
+from sqlalchemy import Engine, bindparam, case, func
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
@@ -192,14 +192,19 @@ class Store:
         and, for the keys whose raw digest is still valid (noted against the hash the link holds
         now), that digest. Nothing of what was synced is loaded: that is what keeps it small."""
         key_col, hash_col, raw_col = _side_columns(side)
+        tag_length = func.length(hash_col) + 1
+        valid = case(
+            (func.substr(raw_col, 1, tag_length) == hash_col + ":", func.substr(raw_col, tag_length + 1)),
+            else_=None,
+        )
         hashes: dict[str, str] = {}
         digests: dict[str, str] = {}
         with self._session("scan_index") as s:
-            query = sa_select(key_col, hash_col, raw_col).where(col(Link.pair) == pair)
-            for key, digest_of, raw in s.connection().execute(query):
+            query = sa_select(key_col, hash_col, valid).where(col(Link.pair) == pair)
+            for key, digest_of, digest in s.connection().execute(query):
                 hashes[key] = digest_of
-                if raw and raw.startswith(digest_of) and raw[len(digest_of) : len(digest_of) + 1] == ":":
-                    digests[key] = raw[len(digest_of) + 1 :]
+                if digest:
+                    digests[key] = digest
         return hashes, digests
 
     def note_raw_digests(self, pair: str, side: str, notes: Iterable[tuple[str, str, str]]) -> None:
