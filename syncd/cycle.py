@@ -259,7 +259,7 @@ class Cycle:
             reported = {key for key in listing.deleted if links.get(side, key) is not None}
             missing: set[str] = set()
             if listing.full_scan:
-                missing = links.keys(side).difference(present[side]) - reported
+                missing = links.missing_from(side, present[side]) - reported
             suspects = sorted(reported | missing)
             if not suspects:
                 result[side] = frozenset()

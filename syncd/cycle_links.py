@@ -40,10 +40,10 @@ class LinkSet:
         self._by: dict[Side, dict[str, LinkState]] = {side: {} for side in SIDES}
         self._known: dict[Side, set[str]] = {side: set() for side in SIDES}
         """Keys whose link (or lack of one) is loaded."""
-        self._linked: dict[Side, set[str]] | None = None
-        """Every linked key, when ``everything``."""
+        self._linked: dict[Side, Collection[str]] | None = None
+        """Every linked key, when ``everything`` (the caller's collections, not copied)."""
         if everything and linked is not None:
-            self._linked = {side: set(linked[side]) for side in SIDES}
+            self._linked = {side: linked[side] for side in SIDES}
             self.count = len(self._linked["planfix"])
         elif everything:
             keys = store.link_keys(pair)
@@ -85,6 +85,13 @@ class LinkSet:
         if self._linked is None:
             raise RuntimeError("LinkSet.keys() needs every link's keys read (everything=True)")
         return set(self._linked[side])
+
+    def missing_from(self, side: Side, present: Collection[str]) -> set[str]:
+        """The linked keys of ``side`` that are not in ``present`` (after a full scan: gone, or
+        left out of the listing), without copying every linked key first."""
+        if self._linked is None:
+            raise RuntimeError("LinkSet.missing_from() needs every link's keys read (everything=True)")
+        return {key for key in self._linked[side] if key not in present}
 
     def states(self) -> tuple[LinkState, ...]:
         """The links loaded so far, each once."""
