@@ -22,7 +22,7 @@ from mappings.paths import Slot, resolve
 from mappings.sides import SIDES, Side
 from mappings.spec import FieldSpec, MappingSpec
 from mappings.text import one_line
-from mappings.transform_base import scalar_in, scalar_out
+from mappings.transform_base import Transform, scalar_in, scalar_out
 from mappings.validate import entities
 
 __all__ = [
@@ -61,6 +61,16 @@ class Mapper:
                 raise ValueError(f"mapping {spec.name!r}: field {field.name!r}: {problems[0].message}")
             fields[field.name] = bound
         self._fields = fields
+        self._relating: dict[Side, tuple[BoundField, ...]] = {
+            side: tuple(
+                f
+                for f in fields.values()
+                if f.reads(side) and type(f.transform).related is not Transform.related
+            )
+            for side in SIDES
+        }
+        """The fields whose transform can refer to other records (``related``), per side: asked
+        for every record of a full scan, so the others are not even read."""
         self._markers: dict[Side, Slot] = {
             "planfix": resolve(ents["planfix"], spec.planfix_marker),
             "planningpme": resolve(ents["planningpme"], spec.planningpme_marker),
@@ -192,10 +202,9 @@ class Mapper:
         """(entity, key) of the records this one refers to — a task's client contact — so the
         engine can link those first."""
         found: dict[tuple[str, str], None] = {}
-        for bound in self._fields.values():
-            if bound.reads(side):
-                for item in bound.transform.related(side, bound.values(side, record)):
-                    found[item] = None
+        for bound in self._relating[side]:
+            for item in bound.transform.related(side, bound.values(side, record)):
+                found[item] = None
         return list(found)
 
     # -------------------------------------------------------------------------------- archive

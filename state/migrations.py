@@ -174,7 +174,13 @@ def _v2_link_echo(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE link ADD COLUMN echo TEXT NOT NULL DEFAULT '{}'")
 
 
-MIGRATIONS: Sequence[Migration] = (_v1_initial_schema, _v2_link_echo)
+def _v3_raw_digests(conn: Connection) -> None:
+    """Where a full scan notes each record's raw content, to skip mapping it when unchanged."""
+    conn.exec_driver_sql("ALTER TABLE link ADD COLUMN planfix_raw VARCHAR")
+    conn.exec_driver_sql("ALTER TABLE link ADD COLUMN planningpme_raw VARCHAR")
+
+
+MIGRATIONS: Sequence[Migration] = (_v1_initial_schema, _v2_link_echo, _v3_raw_digests)
 """Append only. Index ``i`` upgrades version ``i`` to ``i + 1``."""
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -45,6 +45,10 @@ class Link(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     synced_at: datetime = Field(sa_type=UtcDateTime)
     echo: dict[str, Any] = Field(default_factory=dict, sa_type=JsonText)
+    planfix_raw: str | None = None
+    """``<planfix_hash>:<digest>``: the digest of the raw Planfix record that mapped to that hash
+    (see ``syncd/cycle_scan.py``). Valid only while the hash before the colon is still the link's."""
+    planningpme_raw: str | None = None
 
 
 class Cursor(SQLModel, table=True):

@@ -12,7 +12,8 @@ operation takes its own pooled connection, and SQLite serialises the writes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import uuid4
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, case, func
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
@@ -78,6 +79,8 @@ MAX_ERROR_CHARS = 2000
 IN_CHUNK = 500
 """Keys per ``IN (…)`` list: well under SQLite's limit on bound parameters."""
 DEFAULT_CREATE_LIST_WINDOW = timedelta(minutes=10)
+PRUNE_BATCH = 500
+"""Rows one retention transaction deletes: small, so a cycle never waits long for the write lock."""
 
 
 class Store:
@@ -184,6 +187,57 @@ class Store:
         with self._session("link_keys") as s:
             query = select(Link.planfix_key, Link.planningpme_key).where(Link.pair == pair)
             return [(pf, pme) for pf, pme in s.exec(query)]
+
+    def scan_index(self, pair: str, side: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What a full scan of ``side`` compares each record with: every linked key's stored hash,
+        and, for the keys whose raw digest is still valid (noted against the hash the link holds
+        now), that digest. Nothing of what was synced is loaded: that is what keeps it small."""
+        key_col, hash_col, raw_col = _side_columns(side)
+        tag_length = func.length(hash_col) + 1
+        valid = case(
+            (func.substr(raw_col, 1, tag_length) == hash_col + ":", func.substr(raw_col, tag_length + 1)),
+            else_=None,
+        )
+        hashes: dict[str, str] = {}
+        digests: dict[str, str] = {}
+        with self._session("scan_index") as s:
+            query = sa_select(key_col, hash_col, valid).where(col(Link.pair) == pair)
+            for key, digest_of, digest in s.connection().execute(query):
+                hashes[key] = digest_of
+                if digest:
+                    digests[key] = digest
+        return hashes, digests
+
+    def awaiting_echo(self, pair: str, side: str) -> set[str]:
+        """Keys of ``side`` whose link waits for the read-back of syncd's own write there: a full
+        scan must hand them to the planner even when their digest matches (the read-back settles
+        the echo). Only links with an echo are parsed, and those are few."""
+        key_col, _, _ = _side_columns(side)
+        found: set[str] = set()
+        with self._session("awaiting_echo") as s:
+            query = sa_select(key_col, col(Link.echo)).where(col(Link.pair) == pair, col(Link.echo) != "{}")
+            for key, echo in s.connection().execute(query):
+                data = json.loads(echo) if isinstance(echo, str) else echo
+                if (data or {}).get("awaiting", {}).get(side):
+                    found.add(key)
+        return found
+
+    def note_raw_digests(self, pair: str, side: str, notes: Iterable[tuple[str, str, str]]) -> None:
+        """Remember ``(key, hash, digest)``: the raw record ``key`` of ``side`` whose digest this is
+        maps to ``hash``. Noted only where the link still holds that hash; one transaction."""
+        key_col, hash_col, raw_col = _side_columns(side)
+        rows = [
+            {"k": key, "h": digest_of, "raw": f"{digest_of}:{digest}"} for key, digest_of, digest in notes
+        ]
+        if not rows:
+            return
+        statement = (
+            update(Link)
+            .where(col(Link.pair) == pair, key_col == bindparam("k"), hash_col == bindparam("h"))
+            .values({raw_col.key: bindparam("raw")})
+        )
+        with self._session("note_raw_digests", write=True) as s:
+            s.connection().execute(statement, rows)
 
     def link_count(self, pair: str) -> int:
         with self._session("link_count") as s:
@@ -763,6 +817,37 @@ class Store:
             s.exec(update(PushedChange).where(col(PushedChange.id).in_(pending)).values(processed_at=now))
             return len(pending)
 
+    # --- retention -----------------------------------------------------------------------------
+
+    def prune_history(self, before: datetime, *, batch: int = PRUNE_BATCH) -> dict[str, int]:
+        """Delete the history older than ``before``; returns the rows deleted per table.
+
+        History is what only people read back: audit entries, finished cycles (the newest of each
+        pair stays, for `syncd status`), processed pushes, closed intents and resolved conflicts.
+        What the sync still needs is never touched, however old: open intents, queued or parked
+        failures, conflicts waiting for a person, unprocessed pushes, links and tombstones (a
+        tombstone is what stops a deleted record from being re-created). Each batch of ``batch``
+        rows is its own short transaction, so a cycle writing meanwhile waits for one batch at most.
+        """
+        cutoff = require_aware(before, "before")
+        done: dict[str, int] = {}
+        for table, model, oldest in _PRUNABLE:
+            total = 0
+            while True:
+                deleted = self._prune_batch(table, model, oldest(cutoff), batch)
+                total += deleted
+                if deleted < batch:
+                    break
+            done[table] = total
+        return done
+
+    def _prune_batch(self, table: str, model: Any, query: Any, batch: int) -> int:
+        with self._session(f"prune_history({table})", write=True) as s:
+            ids = list(s.exec(query.limit(batch)).all())
+            if ids:
+                s.exec(delete(model).where(col(model.id).in_(ids)))
+            return len(ids)
+
     # --- status --------------------------------------------------------------------------------
 
     def stats(self) -> StoreStats:
@@ -808,6 +893,67 @@ class Store:
             "failing_records": [_jsonable(asdict(f)) for f in self.failures()],
             "conflicts_waiting": [_jsonable(asdict(c)) for c in self.pending_conflicts()],
         }
+
+
+def _side_columns(side: str) -> tuple[Any, Any, Any]:
+    """The link's key, hash and raw digest columns of one side."""
+    if side == "planfix":
+        return col(Link.planfix_key), col(Link.planfix_hash), col(Link.planfix_raw)
+    if side == "planningpme":
+        return col(Link.planningpme_key), col(Link.planningpme_hash), col(Link.planningpme_raw)
+    raise ValueError(f"unknown side {side!r}")
+
+
+# --- retention queries ----------------------------------------------------------------------------
+
+
+def _old_audit(cutoff: datetime) -> Any:
+    return select(AuditEntry.id).where(col(AuditEntry.at) < cutoff).order_by(col(AuditEntry.id))
+
+
+def _old_pushes(cutoff: datetime) -> Any:
+    return (
+        select(PushedChange.id)
+        .where(col(PushedChange.processed_at).is_not(None), col(PushedChange.processed_at) < cutoff)
+        .order_by(col(PushedChange.id))
+    )
+
+
+def _old_intents(cutoff: datetime) -> Any:
+    return (
+        select(Intent.id)
+        .where(col(Intent.closed_at).is_not(None), col(Intent.closed_at) < cutoff)
+        .order_by(col(Intent.id))
+    )
+
+
+def _old_conflicts(cutoff: datetime) -> Any:
+    return (
+        select(Conflict.id)
+        .where(col(Conflict.resolved_at).is_not(None), col(Conflict.resolved_at) < cutoff)
+        .order_by(col(Conflict.id))
+    )
+
+
+def _old_cycles(cutoff: datetime) -> Any:
+    """Cycles started before the cutoff that no audit entry still names, except each pair's newest
+    (a cycle that never finished, the process having died, counts from its start)."""
+    newest = select(func.max(col(Cycle.id))).group_by(col(Cycle.pair))
+    named = select(AuditEntry.id).where(col(AuditEntry.cycle_id) == col(Cycle.id))
+    return (
+        select(Cycle.id)
+        .where(col(Cycle.started_at) < cutoff, col(Cycle.id).not_in(newest), ~named.exists())
+        .order_by(col(Cycle.id))
+    )
+
+
+_PRUNABLE: tuple[tuple[str, Any, Callable[[datetime], Any]], ...] = (
+    ("audit_entry", AuditEntry, _old_audit),
+    ("pushed_change", PushedChange, _old_pushes),
+    ("intent", Intent, _old_intents),
+    ("conflict", Conflict, _old_conflicts),
+    ("cycle", Cycle, _old_cycles),  # last: after their audit entries went
+)
 
 
 # --- session-level helpers (used inside one transaction) ------------------------------------------

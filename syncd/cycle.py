@@ -9,7 +9,7 @@ the cycle runs is seen by the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from state.store import Store
 from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
 from syncd.cycle_links import KnowsDeletions, LinkResolverFromStore, LinkSet
+from syncd.cycle_scan import FullScan, resolved_related
 from syncd.errors import GuardError, QuotaExhaustedError, RecordError
 from syncd.pairs import Pair
 from syncd.planner import (
@@ -123,22 +124,29 @@ class Cycle:
 
     def _run(self, started: datetime) -> CycleResult:
         recovered = [] if self.options.dry_run else self._recover_intents()
-        listings = self._read_both(started)
+        pushed = self._pushed_changes()
+        self.extra_keys["planfix"].update(r.contact_id for r in pushed if r.action != "delete")
+        failures = self.store.failures(self.pair.name)
+        needed = {
+            side: {*self.extra_keys[side], *(f.key for f in failures if f.side == side)} for side in SIDES
+        }
+        needed["planfix"].update(r.contact_id for r in pushed)
+        listings, present, linked = self._read_both(started, needed)
         records: dict[Side, dict[str, RemoteRecord]] = {
             side: {r.key: r for r in listings[side].records} for side in SIDES
         }
         links = LinkSet(
-            self.store, self.pair.name, everything=any(listing.full_scan for listing in listings.values())
+            self.store,
+            self.pair.name,
+            everything=any(listing.full_scan for listing in listings.values()),
+            linked=linked,
         )
-        pushed = self._pushed_changes()
-        self.extra_keys["planfix"].update(r.contact_id for r in pushed if r.action != "delete")
         for side in SIDES:
             links.want(side, [*records[side], *listings[side].deleted, *self.extra_keys[side]])
         links.want("planfix", (r.contact_id for r in pushed))
-        failures = self.store.failures(self.pair.name)
-        deleted = self._confirmed_deletions(listings, records, links)
+        deleted = self._confirmed_deletions(listings, records, present, links)
         deleted = self._pushed_deletions(pushed, links, deleted)
-        self._fetch_extra(records, links, failures)
+        self._fetch_extra(records, present, links, failures)
         for side in SIDES:
             # Everything the planner will look up: the records' own links and their markers'.
             links.want(side, records[side])
@@ -219,11 +227,17 @@ class Cycle:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _read_both(self, started: datetime) -> dict[Side, Listing]:
+    def _read_both(
+        self, started: datetime, needed: Mapping[Side, Collection[str]]
+    ) -> tuple[dict[Side, Listing], dict[Side, Collection[str]], dict[Side, Collection[str]] | None]:
+        """Both listings; per side every key they returned (a full scan keeps only the records it
+        must plan with, see ``cycle_scan``, yet knows every key it saw); and, when both sides were
+        scanned in full, every linked key the scans started from."""
         cursors = {
             side: None if self.options.full else self.store.get_cursor(self.pair.name, side, CURSOR_KIND)
             for side in SIDES
         }
+        scans: dict[Side, FullScan] = {}
 
         def read(side: Side) -> Listing:
             since = cursors[side]
@@ -232,22 +246,42 @@ class Cycle:
                 # No listing (for contacts, that is every contact): ``_fetch_extra`` gets the pushed
                 # ones by key. Nothing absent from it counts as gone, and the cursor stays put.
                 return Listing((), complete=True, full_scan=False, cursor=since)
+            if since is None:
+                scans[side] = scan = FullScan(
+                    self.store,
+                    self.pair,
+                    side,
+                    needed=needed[side],
+                    observe=lambda record: self._try_observe(side, record),
+                    write=not (self.options.dry_run or self.store.readonly),
+                )
+                listing = self.pair.connectors[side].list_changed(None, full=True, seen=scan.seen(early))
+                scan.flush()
+                log.info("scan.sifted", pair=self.pair.name, side=side, **scan.summary())
+                return listing
 
             def seen(batch: Sequence[RemoteRecord]) -> None:
                 # Mapped here, in the reading thread, while the next page waits for the limiter.
                 for record in batch:
                     early[record.key] = (record, self._try_observe(side, record))
 
-            return self.pair.connectors[side].list_changed(since, full=since is None, seen=seen)
+            return self.pair.connectors[side].list_changed(since, full=False, seen=seen)
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"read-{self.pair.name}") as pool:
             futures = {side: pool.submit(read, side) for side in SIDES}
-            return {side: futures[side].result() for side in SIDES}
+            listings = {side: futures[side].result() for side in SIDES}
+        present: dict[Side, Collection[str]] = {
+            side: scans[side].present if side in scans else {r.key for r in listings[side].records}
+            for side in SIDES
+        }
+        linked = {side: scans[side].linked_keys() for side in SIDES} if len(scans) == len(SIDES) else None
+        return listings, present, linked
 
     def _confirmed_deletions(
         self,
         listings: Mapping[Side, Listing],
         records: dict[Side, dict[str, RemoteRecord]],
+        present: Mapping[Side, Collection[str]],
         links: LinkSet,
     ) -> dict[Side, frozenset[str]]:
         """Keys gone for sure. Only complete listings count; absence is confirmed with a ``get``."""
@@ -260,7 +294,7 @@ class Cycle:
             reported = {key for key in listing.deleted if links.get(side, key) is not None}
             missing: set[str] = set()
             if listing.full_scan:
-                missing = links.keys(side) - set(records[side]) - reported
+                missing = links.missing_from(side, present[side]) - reported
             suspects = sorted(reported | missing)
             if not suspects:
                 result[side] = frozenset()
@@ -269,11 +303,13 @@ class Cycle:
             for key, rec in still_there.items():
                 records[side].setdefault(key, rec)
             result[side] = frozenset(k for k in suspects if k not in still_there)
+            links.want(side, result[side])
         return result
 
     def _fetch_extra(
         self,
         records: dict[Side, dict[str, RemoteRecord]],
+        present: Mapping[Side, Collection[str]],
         links: LinkSet,
         failures: Iterable[FailureRow],
     ) -> None:
@@ -293,7 +329,7 @@ class Cycle:
                 if links.get(side, key) is not None:
                     continue
                 marker = self.pair.usable_marker(side, rec)
-                if marker and marker not in records[other(side)]:
+                if marker and marker not in records[other(side)] and marker not in present[other(side)]:
                     wanted[other(side)].add(marker)
         # Linked counterparts of changed records are not needed: the link holds their last values.
         for side in SIDES:
@@ -371,12 +407,7 @@ class Cycle:
     def _observe(self, side: Side, record: RemoteRecord) -> Observed:
         resolver = self.pair.mapper.ctx.links
         unresolved: list[str] = []
-        for entity, key in self.pair.mapper.related(side, record.data):
-            found = (
-                resolver.planningpme_key(entity, key)
-                if side == "planfix"
-                else resolver.planfix_key(entity, key)
-            )
+        for entity, key, found in resolved_related(self.pair, side, record):
             # A record whose related record was deleted must not wait for it forever: the other
             # side dropped the reference (or will), and that change is merged like any other.
             if found is None and not (

@@ -8,7 +8,7 @@ clients are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -17,25 +17,38 @@ from syncd.planner import SIDES, Echo, LinkState, Side
 
 
 class LinkSet:
-    """The pair's links one cycle works with, by either key.
+    """The pair's links one cycle works with, by either key, loaded on demand (``want``), a query
+    per few hundred keys, however many links the pair has.
 
-    After a full scan every link is needed (a linked record missing from a full listing is gone),
-    so all are loaded at once. Otherwise the planner and the cycle look links up only by the keys
-    of records they were given, keys reported deleted, and markers: those are loaded on demand
-    (``want``), a query per few hundred keys, however many links the pair has.
+    After a full scan every linked key is needed (a linked record missing from a full listing is
+    gone), so with ``everything`` the keys of every link are read at once — but only the keys:
+    what was synced is loaded, as otherwise, for the records the plan is made from.
     """
 
-    def __init__(self, store: Store, pair: str, *, everything: bool) -> None:
+    def __init__(
+        self,
+        store: Store,
+        pair: str,
+        *,
+        everything: bool,
+        linked: Mapping[Side, Collection[str]] | None = None,
+    ) -> None:
+        """``linked``: every linked key per side, when the caller has read them already."""
         self._store = store
         self._pair = pair
         self.everything = everything
         self._by: dict[Side, dict[str, LinkState]] = {side: {} for side in SIDES}
         self._known: dict[Side, set[str]] = {side: set() for side in SIDES}
-        """Keys whose link (or lack of one) is known; all of them when ``everything``."""
-        if everything:
-            for row in store.links(pair):
-                self._add(row)
-            self.count = len(self._by["planfix"])
+        """Keys whose link (or lack of one) is loaded."""
+        self._linked: dict[Side, Collection[str]] | None = None
+        """Every linked key, when ``everything`` (the caller's collections, not copied)."""
+        if everything and linked is not None:
+            self._linked = {side: linked[side] for side in SIDES}
+            self.count = len(self._linked["planfix"])
+        elif everything:
+            keys = store.link_keys(pair)
+            self._linked = {"planfix": {pf for pf, _ in keys}, "planningpme": {pme for _, pme in keys}}
+            self.count = len(keys)
         else:
             self.count = store.link_count(pair)
 
@@ -54,9 +67,8 @@ class LinkSet:
 
     def want(self, side: Side, keys: Iterable[str]) -> None:
         """Make sure the links of these keys are loaded (if they have one)."""
-        if self.everything:
-            return
-        missing = {key for key in keys if key not in self._known[side]}
+        linked = self._linked[side] if self._linked is not None else None
+        missing = {key for key in keys if key not in self._known[side] and (linked is None or key in linked)}
         if not missing:
             return
         rows = self._store.links_by_keys(
@@ -69,15 +81,22 @@ class LinkSet:
             self._add(row)
 
     def get(self, side: Side, key: str) -> LinkState | None:
-        if not self.everything and key not in self._known[side]:
+        if key not in self._known[side]:
             self.want(side, (key,))
         return self._by[side].get(key)
 
     def keys(self, side: Side) -> set[str]:
-        """Every linked key of ``side``: only known after loading everything."""
-        if not self.everything:
-            raise RuntimeError("LinkSet.keys() needs every link loaded (everything=True)")
-        return set(self._by[side])
+        """Every linked key of ``side``: only known after reading every key (everything=True)."""
+        if self._linked is None:
+            raise RuntimeError("LinkSet.keys() needs every link's keys read (everything=True)")
+        return set(self._linked[side])
+
+    def missing_from(self, side: Side, present: Collection[str]) -> set[str]:
+        """The linked keys of ``side`` that are not in ``present`` (after a full scan: gone, or
+        left out of the listing), without copying every linked key first."""
+        if self._linked is None:
+            raise RuntimeError("LinkSet.missing_from() needs every link's keys read (everything=True)")
+        return {key for key in self._linked[side] if key not in present}
 
     def states(self) -> tuple[LinkState, ...]:
         """The links loaded so far, each once."""

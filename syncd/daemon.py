@@ -37,9 +37,11 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import SecretStr
 
 from mappings.spec import MappingSpec
+from state.errors import StateFileError
 from state.store import Store
 from syncd.commands import cycle_options
 from syncd.cycle import Cycle, CycleResult
@@ -56,6 +58,7 @@ from syncd.errors import (
 )
 from syncd.logs import remember_secrets
 from syncd.pairs import Pair
+from syncd.planner import Side
 from syncd.push import PushServer, create_push_app, push_limits
 from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
 from syncd.scheduler import (
@@ -86,6 +89,10 @@ PUSH_JOB = "push"
 """Prefix of the one-off jobs of push-triggered runs. Each run has an id of its own: APScheduler
 removes a fired one-off job by id after submitting it, which could take a follow-up with it. No
 ``:`` in the id: these jobs belong to no pair's schedule, and a reload leaves them alone."""
+PRUNE_JOB = "prune-history"
+PRUNE_EVERY_S = 3600.0
+"""History older than ``[state] keep_history`` is pruned hourly (a quarter of it, if that is
+shorter): each run then deletes little."""
 
 
 def backoff(failures_in_a_row: int, base: float = BACKOFF_BASE_S, cap: float = BACKOFF_CAP_S) -> float:
@@ -425,6 +432,7 @@ class Daemon:
                 return False
             old, new, changes = self._gen, self._pending, self._pending_changes
             self._gen, self._pending = new, None
+            _carry_limits(old, new)
             self._adopt(new)
             if self._scheduler is not None:
                 self.schedule(self._scheduler, initial=False)
@@ -520,6 +528,32 @@ class Daemon:
         if initial:
             add_startup_job(sched, self.run_all, now)
             add_heartbeat(sched, self.heartbeat, HEARTBEAT_EVERY_S, now)
+        prune_every = timedelta(seconds=min(PRUNE_EVERY_S, gen.settings.state.keep_history / 4))
+        job = sched.get_job(PRUNE_JOB)
+        if job is None or job.trigger.interval != prune_every:
+            sched.add_job(
+                self.prune_history,
+                trigger=IntervalTrigger(seconds=prune_every.total_seconds(), timezone="UTC"),
+                id=PRUNE_JOB,
+                name=PRUNE_JOB,
+                next_run_time=now + prune_every / 60,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                replace_existing=True,
+            )
+
+    def prune_history(self) -> None:
+        """Delete history older than ``[state] keep_history`` (the setting in force, so a reload
+        changes it), batch by batch between cycles' writes. A failure waits for the next hour."""
+        keep = timedelta(seconds=self._gen.settings.state.keep_history)
+        try:
+            deleted = self.store.prune_history(self.now() - keep)
+        except StateFileError as exc:
+            log.error("history.prune_failed", error=str(exc))
+            return
+        if any(deleted.values()):
+            log.info("history.pruned", keep_days=round(keep / timedelta(days=1), 2), **deleted)
 
     def start_scheduler(self) -> BaseScheduler:
         """Create the scheduler, put the jobs on it and start it (``serve`` does this after both
@@ -647,6 +681,20 @@ class Daemon:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, hup)
+
+
+def _carry_limits(old: _Generation, new: _Generation) -> None:
+    """A reload builds new limiters; those of an unchanged account go on from the old ones' counts
+    (today's Planfix requests, the hour's PlanningPME budget), so a reload frees no quota."""
+    same: dict[Side, bool] = {
+        "planfix": (old.settings.planfix.url, old.settings.planfix.account)
+        == (new.settings.planfix.url, new.settings.planfix.account),
+        "planningpme": (old.settings.planningpme.url, old.settings.planningpme.brand)
+        == (new.settings.planningpme.url, new.settings.planningpme.brand),
+    }
+    for side, unchanged in same.items():
+        if unchanged:
+            new.remotes.limiters[side].carry_over(old.remotes.limiters[side])
 
 
 def _one_line(result: CycleResult) -> str:

@@ -65,6 +65,11 @@ class SlidingWindow:
     def record(self, now: float) -> None:
         self._times.append(now)
 
+    def carry_over(self, previous: SlidingWindow) -> None:
+        """Count the events of the window this one replaces (a reload): an hourly budget spent
+        just before a reload is still spent after it."""
+        self._times = deque(sorted([*previous._times, *self._times]))
+
 
 def per_second_window(requests_per_second: float, guard_fraction: float = 0.03) -> SlidingWindow:
     """A window that keeps ``requests_per_second`` with a small guard against clock skew and latency."""
@@ -140,6 +145,20 @@ class DailyQuota:
         self._roll(now)
         self._used += 1
 
+    def carry_over(self, previous: DailyQuota, now: datetime) -> None:
+        """Take over today's count of the quota this one replaces (a reload of the same account),
+        so a reload cannot hand syncd a second day's worth of requests."""
+        previous._roll(now)
+        self._roll(now)
+        if previous._day != self._day:
+            return
+        self._used += previous._used
+        if self._remote_remaining is None:
+            self._remote_remaining = previous._remote_remaining
+            self._remote_used_baseline = previous._remote_used_baseline
+        else:
+            self._remote_used_baseline += previous._used
+
     def observe_remote(self, remaining: int, now: datetime) -> None:
         self._roll(now)
         self._remote_remaining = remaining
@@ -195,6 +214,18 @@ class AccountLimiter:
         """Hold every request of this account for ``seconds`` (Retry-After, error 0007)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
+
+    def carry_over(self, previous: AccountLimiter) -> None:
+        """Continue where ``previous`` (the same account's limiter before a reload) stopped: its
+        daily count, its spent windows and any pause the remote asked for. Windows carry over only
+        when the new configuration has the same kinds of windows."""
+        with previous._lock, self._lock:
+            if self._quota is not None and previous._quota is not None:
+                self._quota.carry_over(previous._quota, self.clock.now())
+            if len(self._windows) == len(previous._windows):
+                for mine, theirs in zip(self._windows, previous._windows, strict=True):
+                    mine.carry_over(theirs)
+            self._paused_until = max(self._paused_until, previous._paused_until)
 
     def observe_remaining(self, remaining: int) -> None:
         if self._quota is not None:

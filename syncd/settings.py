@@ -134,6 +134,19 @@ class PlanningPmeSettings(_Section):
 
 class StateSettings(_Section):
     path: Path = Path("state.db")
+    keep_history: float = 90 * 86400.0
+    """Seconds the audit log, cycle history and processed pushes are kept (``"90d"``); the
+    daemon prunes older rows. Rows still needed (open intents, queued failures) stay regardless."""
+
+    _keep = field_validator("keep_history", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+    @field_validator("keep_history")
+    @classmethod
+    def _keep_a_minute(cls, value: float) -> float:
+        # Less than a day is for tests (the soak keeps minutes); a service keeps weeks.
+        if value < 60.0:
+            raise ValueError("keep at least a minute of history ('1m'); the default is '90d'")
+        return value
 
 
 class SyncSettings(_Section):
@@ -347,7 +360,7 @@ def parse_settings(text: str, path: Path, env: Mapping[str, str] | None = None) 
         raise ConfigError(_format_validation_error(exc, path)) from None
     _check_credentials(settings, path)
     state_path = settings.state.path if settings.state.path.is_absolute() else base / settings.state.path
-    return settings.model_copy(update={"state": StateSettings(path=state_path)})
+    return settings.model_copy(update={"state": settings.state.model_copy(update={"path": state_path})})
 
 
 def resolve_config_path(cli_value: str | None, env: Mapping[str, str] | None = None) -> Path:

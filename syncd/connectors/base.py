@@ -10,7 +10,7 @@ The mapping layer works only on native records; the sync core never sees XML or 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -35,8 +35,10 @@ class RemoteRecord:
     """When the remote says it last changed (aware, UTC) if it says so; a hint only."""
 
 
-Seen = Callable[[Sequence[RemoteRecord]], None]
-"""Told about records as a listing reads them (see ``Connector.list_changed``)."""
+Seen = Callable[[Sequence[RemoteRecord]], Collection[str] | None]
+"""Told about records as a listing reads them (see ``Connector.list_changed``). It may answer
+with the keys to keep: the page's other records are then left out of the listing (the caller
+has taken note of them), so a full scan need not hold every record it read."""
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 
+from state.rows import AuditRow
+from syncd.daemon import PRUNE_JOB
 from syncd.scheduler import (
     HEARTBEAT_JOB,
     STARTUP_JOB,
@@ -235,3 +237,37 @@ def test_scheduler_warnings_join_the_structured_log(
     logging.getLogger("apscheduler.scheduler").info("Added job")  # routine chatter stays out
     (said,) = named(logs, "scheduler.said")
     assert said["log_level"] == "warning" and "maximum number of running instances" in said["message"]
+
+
+def test_a_reload_keeps_the_days_planfix_request_count(
+    world: World, make_daemon: DaemonFactory, manual: ManualScheduler
+) -> None:
+    daemon = make_daemon(world, scheduler_factory=lambda: manual)
+    daemon.run_pair("contacts", False)
+    before = daemon._gen.remotes.limiters["planfix"].quota_status()
+    assert before is not None and before.used_today > 0
+    Path(world.config_path).write_text(
+        world.config_path.read_text().replace('tasks_every = "1h"', 'tasks_every = "5m"')
+    )
+    assert daemon.reload()
+    after = daemon._gen.remotes.limiters["planfix"].quota_status()
+    checked = daemon._gen.remotes.requests()["planfix"]  # the reload tried the credentials on the new one
+    assert after is not None and after.used_today == before.used_today + checked
+
+
+def test_the_daemon_prunes_history_older_than_keep_history(
+    world: World, make_daemon: DaemonFactory, manual: ManualScheduler, logs: list[Event]
+) -> None:
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    daemon = make_daemon(world, scheduler_factory=lambda: manual, now=lambda: now)
+    store = daemon.store
+    for at in (now - timedelta(days=91), now - timedelta(days=89)):
+        store.audit([AuditRow(at=at, pair="tasks", operation="update", side="planfix", key="1")])
+    store.open_intent("tasks", "planfix", "1", "1", {}, now - timedelta(days=400))
+    daemon.start_scheduler()
+    assert manual.get_job(PRUNE_JOB) is not None
+    daemon.prune_history()
+    assert [e.at for e in store.audit_log()] == [now - timedelta(days=89)]
+    assert len(store.open_intents()) == 1, "an open intent is still needed, however old"
+    (pruned,) = named(logs, "history.pruned")
+    assert pruned["audit_entry"] == 1 and pruned["keep_days"] == 90

@@ -50,3 +50,24 @@ def test_seen_gets_the_records_an_incremental_listing_fetches_one_by_one(world: 
         == sorted(r.key for r in listing.records)
         == sorted(r.key for r in everything.records[:3])
     )
+
+
+@pytest.mark.parametrize("entity", ["task", "event"])
+def test_a_full_listing_keeps_only_the_records_seen_asks_for(world: World, entity: str) -> None:
+    """A full scan drops the unchanged records as their page is read, so it never holds them all."""
+    world.pf("POST", "seed", {"tasks": 230, "contacts": 0, "seed": 5})
+    world.pme("POST", "seed", {"events": 230, "customers": 0, "seed": 5})
+    remotes = world.remotes()
+    seen_keys: list[str] = []
+
+    def every_tenth(batch: Sequence[RemoteRecord]) -> set[str]:
+        seen_keys.extend(r.key for r in batch)
+        return {r.key for r in batch[::10]}
+
+    try:
+        listing = remotes.by_entity[entity].list_changed(None, full=True, seen=every_tenth)
+    finally:
+        remotes.close()
+
+    assert listing.complete and listing.full_scan and len(seen_keys) == 230
+    assert len(listing.records) == 23

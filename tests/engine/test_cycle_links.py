@@ -95,8 +95,20 @@ def test_a_link_set_loaded_on_demand_answers_like_one_loaded_whole(store: Store)
         assert some.get(side, key) == whole.get(side, key)  # type: ignore[arg-type]
     assert {lk.planfix_key for lk in some.states()} == {"1", "2", "7"}
     assert len(whole.keys("planningpme")) == 50
+    assert whole.missing_from("planfix", {str(i) for i in range(48)}) == {"48", "49"}
     with pytest.raises(RuntimeError):
         some.keys("planfix")
+    with pytest.raises(RuntimeError):
+        some.missing_from("planfix", ())
+    keys = store.link_keys("tasks")
+    given = LinkSet(
+        store,
+        "tasks",
+        everything=True,
+        linked={"planfix": {pf for pf, _ in keys}, "planningpme": {pme for _, pme in keys}},
+    )
+    assert given.count == 50 and given.get("planningpme", "E7") == whole.get("planningpme", "E7")
+    assert given.get("planfix", "999") is None
 
 
 def test_the_resolver_sees_links_and_tombstones_made_after_it_answered(store: Store) -> None:

@@ -37,7 +37,7 @@ from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store
 from syncd.settings import Settings, load_settings
 from syncd.systemd import Notifier
 from tests.soak.chaos import Chaos, ChaosStats, Restartable
-from tests.soak.check import Memory, PairVerdict, check_pair, peak_rss_mib, rss_mib
+from tests.soak.check import Memory, PairVerdict, check_pair, db_kib, peak_rss_mib, rss_mib
 
 MAX_STEPS = 100_000
 """A hard bound on chaos steps whatever ``--minutes`` says."""
@@ -48,6 +48,8 @@ WARM_UP_S = 120.0
 class SoakResult:
     minutes: float
     memory: Memory
+    database: Memory
+    """The state database's size on disk (KiB) over the chaos: flat once retention prunes."""
     health: dict[str, PairHealth]
     chaos: ChaosStats
     steps: int
@@ -78,11 +80,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--every", type=int, default=5, help="seconds between task cycles (default 5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (state, log)")
     parser.add_argument(
+        "--keep-history",
+        type=int,
+        default=120,
+        help="seconds of history the daemon keeps ([state] keep_history; default 120)",
+    )
+    parser.add_argument(
         "--tracemalloc", action="store_true", help="also list where memory grew most (slower)"
     )
     args = parser.parse_args(argv)
-    if not 0 < args.minutes <= 24 * 60 or args.rate <= 0 or args.every < 1:
-        parser.error("--minutes must be in (0, 1440], --rate > 0, --every >= 1")
+    if not 0 < args.minutes <= 24 * 60 or args.rate <= 0 or args.every < 1 or args.keep_history < 60:
+        parser.error("--minutes must be in (0, 1440], --rate > 0, --every >= 1, --keep-history >= 60")
     return args
 
 
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
                     "jitter": 1,
                 },
                 "logging": {"level": "INFO", "format": "json"},
+                "state": {"keep_history": f"{args.keep_history}s"},
             },
         )
     )
@@ -144,7 +153,9 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
                     time.sleep(0.2)
                 if args.tracemalloc:
                     tracemalloc.start()
-                start_rss, peak, steps = _chaos_loop(daemon, chaos, args, rng, out)
+                start_rss, peak, steps, database = _chaos_loop(
+                    daemon, chaos, args, rng, out, settings.state.path
+                )
                 chaos.calm()
                 daemon.stop_event.set()
                 thread.join(120)
@@ -163,6 +174,7 @@ def run(args: argparse.Namespace, out: TextIO) -> SoakResult:
         result = SoakResult(
             args.minutes,
             memory,
+            database,
             health,
             chaos.stats,
             steps,
@@ -189,11 +201,13 @@ def _not_injected_drops(record: logging.LogRecord) -> bool:
 
 
 def _chaos_loop(
-    daemon: Daemon, chaos: Chaos, args: argparse.Namespace, rng: random.Random, out: TextIO
-) -> tuple[float, float, int]:
-    """Chaos until the time is up; (RSS at the start, peak RSS seen, steps taken)."""
+    daemon: Daemon, chaos: Chaos, args: argparse.Namespace, rng: random.Random, out: TextIO, db: Path
+) -> tuple[float, float, int, Memory]:
+    """Chaos until the time is up; (RSS at the start, peak RSS seen, steps taken, the database's
+    size at the start, the end and its largest)."""
     gc.collect()
     start_rss = peak = rss_mib()
+    db_start = db_peak = db_kib(db)
     out.write(f"warmed up; RSS {start_rss:.1f} MiB; chaos for {args.minutes:g} min\n")
     deadline = time.monotonic() + args.minutes * 60
     next_report = time.monotonic() + 15
@@ -202,14 +216,17 @@ def _chaos_loop(
         chaos.step()
         steps += 1
         peak = max(peak, rss_mib())
+        db_peak = max(db_peak, db_kib(db))
         if time.monotonic() >= next_report:
             next_report += 15
             out.write(
-                f"  {_elapsed(deadline, args.minutes)}  RSS {rss_mib():.1f} MiB  {daemon.status_line()}\n"
+                f"  {_elapsed(deadline, args.minutes)}  RSS {rss_mib():.1f} MiB  "
+                f"db {db_kib(db):.0f} KiB  {daemon.status_line()}\n"
             )
             out.flush()
         time.sleep(rng.uniform(0.3, 1.2))
-    return start_rss, peak, steps
+    db_end = db_kib(db)
+    return start_rss, peak, steps, Memory(db_start, db_end, max(db_peak, db_end))
 
 
 def _growth_sites(top: int = 8) -> list[str]:
@@ -257,6 +274,9 @@ def report(result: SoakResult, out: TextIO) -> None:
     out.write(f"\nsoak: {result.minutes:g} min of chaos\n")
     out.write(f"memory (RSS, MiB): start {m.start:.1f}, end {m.end:.1f}, peak {m.peak:.1f}, ")
     out.write(f"growth {m.growth:+.1f}\n")
+    d = result.database
+    out.write(f"state database (file + WAL, KiB): start {d.start:.0f}, end {d.end:.0f}, max {d.peak:.0f}, ")
+    out.write(f"growth {d.growth:+.0f}; {result.events['history.pruned']} pruning runs deleted rows\n")
     for note in result.notes:
         out.write(f"  ({note})\n")
     for name, h in result.health.items():

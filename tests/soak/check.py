@@ -106,6 +106,13 @@ class Memory:
         return self.end - self.start
 
 
+def db_kib(path: Path) -> float:
+    """The state database on disk: the file and its write-ahead log (pruned rows free pages that
+    later rows reuse, so with retention working this stops growing)."""
+    sizes = (p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    return sum(sizes) / 1024
+
+
 def rss_mib() -> float:
     """Current resident set size, from /proc (Linux) — no extra dependency."""
     for line in Path("/proc/self/status").read_text().splitlines():

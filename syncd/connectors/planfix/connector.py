@@ -146,9 +146,8 @@ class _PlanfixConnector(ABC):
                             raise
                         log.error("planfix.unreadable_record", entity=self.entity, error=str(exc))
                         unreadable = True
-                unique.update((record.key, record) for record in batch)
-                if seen is not None and batch:
-                    seen(batch)
+                keep = seen(batch) if seen is not None and batch else None
+                unique.update((r.key, r) for r in batch if keep is None or r.key in keep)
                 return result
 
             return fetch

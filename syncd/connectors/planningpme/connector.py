@@ -229,9 +229,8 @@ class _PlanningPmeConnector:
         try:
             for page in read_pages(paginator, lambda params: self._fetch_page(params, scope)):
                 batch = [self._record(item, f"list of {self.api}") for item in page.items]
-                found.update((record.key, record) for record in batch)
-                if seen is not None and batch:
-                    seen(batch)
+                keep = seen(batch) if seen is not None and batch else None
+                found.update((record.key, record) for record in batch if keep is None or record.key in keep)
         except RemoteError as exc:
             if strict or is_giving_up(exc) or paginator.pages_read == 0:
                 raise
