@@ -167,11 +167,11 @@ def _when(text: str, zone: ZoneInfo | None) -> str:
         return EMPTY
     if isinstance(parsed, datetime):
         local = parsed.astimezone(zone or UTC)
-        return f"{_day(local.date())} {local:%H:%M}"
-    return f"{_day(parsed)} (all day)"
+        return f"{show_day(local.date())} {local:%H:%M}"
+    return f"{show_day(parsed)} (all day)"
 
 
-def _day(day: date) -> str:
+def show_day(day: date) -> str:
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 

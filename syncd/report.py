@@ -22,7 +22,7 @@ from syncd.cycle import CycleResult, summarise
 from syncd.errors import ConfigError
 from syncd.logs import redact_strings
 from syncd.planner import Operation
-from syncd.readable import Readable
+from syncd.readable import EMPTY, Readable
 from syncd.terminal import printable, printable_json
 
 SCHEMA = "syncd.report/1"
@@ -64,10 +64,12 @@ def _op_json(
     if shown:
         # For the people's renderers only: the same values in words (``syncd.readable``), made
         # here so they are masked with everything else before a renderer sees them.
+        # A field empty before and after (a create's unset phone) says nothing and is left out.
+        fields = [
+            [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)] for c in op.changes
+        ]
         row["shown"] = {
-            "fields": [
-                [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)] for c in op.changes
-            ],
+            "fields": [f for f in fields if f[1:] != [EMPTY, EMPTY]],
             "conflicts": [
                 [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)]
                 for c in op.conflicts
