@@ -30,7 +30,7 @@ SCHEMA = "syncd.report/1"
 DIRECTIONS: tuple[tuple[str | None, str], ...] = (
     ("planningpme", "Planfix → PlanningPME"),
     ("planfix", "PlanningPME → Planfix"),
-    (None, "links and conflicts"),
+    (None, "state only"),
 )
 """Summary rows: an operation's target side, and how a person names that direction."""
 COLUMNS = ("create", "update", "delete", "link", "other", "conflicts waiting", "failed", "skipped")
@@ -202,6 +202,10 @@ td.zero{color:#bbb}td.alert{background:#fde8e8;font-weight:bold}td.wait{backgrou
 """
 
 
+_ALERTS = {"failed": "alert", "conflicts waiting": "wait"}
+"""Summary cells a person must look at when they are not zero."""
+
+
 def _summary_table(pairs: list[dict[str, Any]]) -> list[str]:
     """The page's first table: what each pair did (or would do) in each direction."""
     esc = html.escape
@@ -217,17 +221,14 @@ def _summary_table(pairs: list[dict[str, Any]]) -> list[str]:
         for name, counts in rows:
             cells = []
             for column, n in counts.items():
-                cls = (
-                    "zero"
-                    if not n
-                    else "alert"
-                    if column == "failed"
-                    else "wait"
-                    if column.startswith("c")
-                    else ""
-                )
+                cls = "zero" if not n else _ALERTS.get(column, "")
                 cells.append(f"<td class='n {cls}'>{n}</td>")
             out.append(f"<tr><td>{esc(pair['pair'])}</td><td>{esc(name)}</td>{''.join(cells)}</tr>")
+        if pair["guard"]:
+            out.append(
+                f"<tr><td>{esc(pair['pair'])}</td><td colspan='{len(COLUMNS) + 1}' class='alert'>"
+                "stopped by the mass-delete guard: nothing was written</td></tr>"
+            )
     out.append("</table>")
     return out
 
