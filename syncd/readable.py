@@ -148,7 +148,8 @@ def _one(value: Any, style: FieldStyle | None, zone: ZoneInfo | None) -> str:
         return f"planningpme {key} (not linked yet)" if key and pending == "planningpme" else text
     if kind == "datetime" or (kind is None and _looks_canonical_time(text)):
         return _when(text, zone)
-    return text
+    # A value is shown on one line: a description's line breaks read as a sign, not as ``\x0a``.
+    return " ↵ ".join(text.splitlines()) if "\n" in text or "\r" in text else text
 
 
 def _looks_canonical_time(text: str) -> bool:

@@ -42,6 +42,7 @@ WORKERS = FieldStyle("lookup", {"1": "Иван Петров", "3": "Олег С�
         (True, None, "yes"),
         ("x" * 100, None, "x" * 59 + "…"),
         ({"a": 1}, None, '{"a": 1}'),
+        ("Call first\nGate code 12", FieldStyle("html_text"), "Call first ↵ Gate code 12"),
     ],
 )
 def test_a_canonical_value_in_words(value: Any, style: FieldStyle | None, expected: str) -> None:
