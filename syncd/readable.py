@@ -43,6 +43,8 @@ class FieldStyle:
     transform: str = "text"
     names: Mapping[str, str] = field(default_factory=dict)
     """Canonical reference → display name (a lookup's Planfix user id → the resource's label)."""
+    entities: tuple[str, str] = ("planfix", "planningpme")
+    """What a ``link`` refers to on each side (``contact``, ``customer``), to name its key."""
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,15 @@ def _one(value: Any, style: FieldStyle | None, zone: ZoneInfo | None) -> str:
     text = str(value)
     if style is not None and text in style.names:
         return style.names[text]
-    if kind == "link":
+    if kind == "link" and style is not None and not any(c.isspace() for c in text):
+        # A dry run names a record it would create in words (``syncd.foresight``): shown as it is.
         pending, _, key = text.partition(":")
-        return f"planningpme {key} (not linked yet)" if key and pending == "planningpme" else text
+        planfix, planningpme = style.entities
+        return (
+            f"{planningpme} {key} (not linked yet)"
+            if key and pending == "planningpme"
+            else f"{planfix} {text}"
+        )
     if kind == "datetime" or (kind is None and _looks_canonical_time(text)):
         return _when(text, zone)
     # A value is shown on one line: a description's line breaks read as a sign, not as ``\x0a``.
@@ -186,7 +194,11 @@ def readable_of(pair: Pair, observed: Mapping[Side, Mapping[str, Observed]], the
             table = {str(k): str(v) for k, v in spec.params.get("table", {}).items()}
             labels = {str(k): str(v) for k, v in spec.params.get("labels", {}).items()}
             names = {pf: labels[pme] for pf, pme in table.items() if pme in labels}
-        fields[spec.name] = FieldStyle(spec.transform, names)
+        entities = (
+            str(spec.params.get("planfix_entity", "contact")),
+            str(spec.params.get("planningpme_entity", "customer")),
+        )
+        fields[spec.name] = FieldStyle(spec.transform, names, entities)
     wanted = _keys(the_plan.operations)
     records: dict[tuple[Side, str], str] = {}
     for side, key in wanted:

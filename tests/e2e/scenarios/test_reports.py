@@ -40,6 +40,7 @@ def a_world_to_report(people: People) -> dict[str, str]:
 
 def test_records_are_named_and_values_read_in_words(world: World, people: People) -> None:
     keys = a_world_to_report(people)
+    people.add_task("Fit the boiler", offset=6, client={"id": keys["person"]})
 
     results = world.sync(dry_run=True)
 
@@ -70,8 +71,9 @@ def test_records_are_named_and_values_read_in_words(world: World, people: People
     )
     assert "times in Europe/Moscow" in lines[6]
     assert "      phone: — → —" not in lines, "a field empty before and after is left out"
-    assert "  Planfix → PlanningPME: create 2" in lines
-    assert "  PlanningPME → Planfix: create 1" in lines
+    assert f"      client: — → contact {keys['person']}" in lines
+    assert lines.count("  Planfix → PlanningPME: create 2") == 2, "contacts and tasks, each under its pair"
+    assert lines.count("  PlanningPME → Planfix: create 1") == 2
     for raw in ('{"company"', "is_company", '["1"]', "T09:00:00Z"):
         assert raw not in text
 
@@ -79,7 +81,7 @@ def test_records_are_named_and_values_read_in_words(world: World, people: People
 def test_the_html_page_opens_with_the_summary_and_escapes_everything(world: World, people: People) -> None:
     keys = a_world_to_report(people)
     world.sync()  # the contacts first, so the tasks' clients resolve; then one new record each way
-    keys["late"] = people.add_task("Chimney sweep", offset=5)
+    keys["late"] = people.add_task("Chimney sweep", offset=5, client={"id": keys["company"]})
     people.edit_contact(keys["person"], lastName="Brown-Smith")
     people.edit_event(keys["event"], label="Gas meter — read")
 
@@ -106,6 +108,7 @@ def test_the_html_page_opens_with_the_summary_and_escapes_everything(world: Worl
     labels = [span.text_content() for span in doc.xpath("//span[@class='label']")]
     assert {"Emma Brown-Smith", "Chimney sweep", "Gas meter — read"} <= set(labels)
     assert "Brown → Brown-Smith" in page
+    assert f"<code>client</code>: — → contact {keys['company']}</td>" in page
     assert "done" in {td.text_content() for td in doc.xpath("//table[not(@class)]//td")}
 
 
