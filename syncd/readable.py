@@ -21,6 +21,7 @@ from mappings.errors import MappingValueError
 from mappings.instants import parse_canonical
 from mappings.text import one_line
 from mappings.transform_base import truthy
+from syncd.logs import redact
 from syncd.pairs import Pair
 from syncd.planner import Observed, Operation, Plan, Side
 
@@ -84,6 +85,8 @@ def _text(value: Any) -> str:
 
 
 def _shorten(text: str, width: int) -> str:
+    """``text`` masked, then cut to ``width``: cut first, a secret's tail would no longer be one."""
+    text = redact(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

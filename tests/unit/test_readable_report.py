@@ -3,17 +3,22 @@ opens the HTML page (counts per direction, failures, conflicts waiting, a guard 
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
+import structlog
 
 from syncd.applier import ApplyResult
 from syncd.connectors.base import Listing
 from syncd.cycle import CycleResult
+from syncd.logs import STDLIB_LOGGERS, configure_logging
 from syncd.planner import FieldChange, Operation, Plan
 from syncd.readable import EMPTY, FieldStyle, Readable, record_label, show
 from syncd.report import render_html, render_json, render_text
@@ -199,3 +204,41 @@ def test_the_json_report_only_gains_a_label() -> None:
         "error",
     }
     assert row["label"] == "New event"
+
+
+SECRET = "tok-5f0c9e2a7b3d41e8a6c2d9f1"
+
+
+@pytest.fixture
+def secret_masked() -> Iterator[None]:
+    configure_logging(secrets=[SECRET], json=True, stream=io.StringIO())
+    yield
+    structlog.reset_defaults()
+    for name in STDLIB_LOGGERS:
+        logging.getLogger(name).handlers.clear()
+
+
+@pytest.mark.usefixtures("secret_masked")
+def test_a_value_is_masked_before_it_is_cut() -> None:
+    """Cut first, the secret's head would be shown and no longer match the value to mask."""
+    long_title = "Call back about " + "x" * 30 + SECRET
+    op = _op(
+        "update",
+        "planfix",
+        "5",
+        "7",
+        changes=(FieldChange("title", None, long_title),),
+        canonical={"title": long_title},
+    )
+    result = _result()
+    result.plan = Plan("tasks", (op,))
+    result.dry_run = True
+
+    for shown in (
+        show(long_title),
+        record_label({"title": "x" * 70 + SECRET}) or "",
+        render_text([result]),
+        render_html([result]),
+    ):
+        assert SECRET[:12] not in shown, shown
+    assert show(long_title).endswith("***")
