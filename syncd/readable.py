@@ -23,7 +23,7 @@ from mappings.text import one_line
 from mappings.transform_base import truthy
 from syncd.logs import redact
 from syncd.pairs import Pair
-from syncd.planner import Observed, Operation, Plan, Side
+from syncd.planner import SIDES, Observed, Operation, Plan, Side
 
 EMPTY = "—"
 """An empty value (none, blank, an empty list): one sign, whatever the type."""
@@ -74,9 +74,10 @@ class Readable:
         newest: a create's source, an update's merge, a deletion's last synced values), else what
         either side holds now (an unlink, a deferred or reported record)."""
         found = record_label(op.canonical, self.fields)
-        for side, key in (("planfix", op.planfix_key), ("planningpme", op.planningpme_key)):
+        for side in SIDES:
+            key = op.key(side)
             if found is None and key is not None:
-                found = self.records.get((side, key))  # type: ignore[arg-type]
+                found = self.records.get((side, key))
         return found
 
 

@@ -1,7 +1,11 @@
 """Renders what a run planned or did, as text (terminal), JSON (scripts) or one HTML file (people).
 
 The JSON report is a stable interface (``"schema": "syncd.report/1"``); its fields are documented
-in the README. The HTML report is a single self-contained file: no scripts, no external assets.
+in the README, and a new version only adds keys. The HTML report is a single self-contained file:
+no scripts, no external assets; it opens with a summary per pair and direction, because the first
+question of its reader is "did anything fail or wait for me", not "what happened to planfix 503".
+Text and HTML show records by name and values in words (``syncd.readable``); JSON keeps the values
+as the mapping holds them, which scripts compare.
 Reports hold personal data (names, e-mails, phone numbers), so a report file is its owner's only.
 """
 
@@ -21,7 +25,7 @@ from typing import Any
 from syncd.cycle import CycleResult, summarise
 from syncd.errors import ConfigError
 from syncd.logs import redact_strings
-from syncd.planner import Operation
+from syncd.planner import FieldChange, Operation
 from syncd.readable import EMPTY, Readable
 from syncd.terminal import printable, printable_json
 
@@ -65,15 +69,14 @@ def _op_json(
         # For the people's renderers only: the same values in words (``syncd.readable``), made
         # here so they are masked with everything else before a renderer sees them.
         # A field empty before and after (a create's unset phone) says nothing and is left out.
-        fields = [
-            [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)] for c in op.changes
-        ]
+        def words(changes: Sequence[FieldChange]) -> list[list[str]]:
+            return [
+                [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)] for c in changes
+            ]
+
         row["shown"] = {
-            "fields": [f for f in fields if f[1:] != [EMPTY, EMPTY]],
-            "conflicts": [
-                [c.field, readable.value(c.field, c.old), readable.value(c.field, c.new)]
-                for c in op.conflicts
-            ],
+            "fields": [f for f in words(op.changes) if f[1:] != [EMPTY, EMPTY]],
+            "conflicts": words(op.conflicts),
         }
     return row
 
