@@ -86,7 +86,7 @@ def _text(value: Any) -> str:
 
 
 def _shorten(text: str, width: int) -> str:
-    """``text`` masked, then cut to ``width``: cut first, a secret's tail would no longer be one."""
+    """``text`` masked, then cut to ``width`` (cut first, what is left of a secret would not match it)."""
     text = redact(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 

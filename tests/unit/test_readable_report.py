@@ -242,3 +242,30 @@ def test_a_value_is_masked_before_it_is_cut() -> None:
     ):
         assert SECRET[:12] not in shown, shown
     assert show(long_title).endswith("***")
+
+
+def test_the_html_page_holds_no_raw_control_character() -> None:
+    """Escaped for HTML, an escape sequence would still reach whoever ``cat``s the file."""
+    title = "Boiler\x1b[2J\x1b]0;owned\x07 <i>check</i>\u202e"
+    op = _op(
+        "create",
+        "planfix",
+        None,
+        "8",
+        changes=(FieldChange("title", None, title),),
+        canonical={"title": title},
+    )
+    result = _result()
+    result.plan = Plan("tasks", (op,))
+    result.dry_run = True
+
+    page = render_html([result])
+
+    assert not any(
+        (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in page
+    )
+    doc = lxml.html.document_fromstring(page)
+    assert doc.xpath("//i") == []
+    label = doc.xpath("//span[@class='label']")[0].text_content()
+    assert label == "Boiler[2J]0;owned <i>check</i>\\u202e", "a name is one clean line"
+    assert "title: — → Boiler\\x1b[2J\\x1b]0;owned\\x07 <i>check</i>\\u202e" in doc.text_content()
