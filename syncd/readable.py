@@ -50,7 +50,7 @@ class FieldStyle:
 
 @dataclass(frozen=True)
 class Readable:
-    """A pair's fields, its display time zone, and the names of the records its plan touches.
+    """A pair's fields, its display time zone, and the values of the records its plan names.
 
     The default (no fields known) still reads values by their shape, so a report of a result
     built without a pair (a test, an older caller) is readable too.
@@ -59,8 +59,9 @@ class Readable:
     fields: Mapping[str, FieldStyle] = field(default_factory=dict)
     zone: ZoneInfo | None = None
     """Where date-times are shown; None shows them in UTC."""
-    records: Mapping[tuple[Side, str], str] = field(default_factory=dict)
-    """(side, key) → the record's name, from what that side holds now."""
+    records: Mapping[tuple[Side, str], Mapping[str, Any]] = field(default_factory=dict)
+    """(side, key) → the canonical values that side holds now, for the records the plan names.
+    Names are made from them only when a report is rendered: most cycles are never reported."""
 
     @property
     def zone_name(self) -> str:
@@ -76,8 +77,9 @@ class Readable:
         found = record_label(op.canonical, self.fields)
         for side in SIDES:
             key = op.key(side)
-            if found is None and key is not None:
-                found = self.records.get((side, key))
+            held = self.records.get((side, key)) if found is None and key is not None else None
+            if held is not None:
+                found = record_label(held, self.fields)
         return found
 
 
@@ -190,7 +192,7 @@ def show_day(day: date) -> str:
 
 def readable_of(pair: Pair, observed: Mapping[Side, Mapping[str, Observed]], the_plan: Plan) -> Readable:
     """The ``Readable`` of one cycle: its pair's fields, the Planfix account's zone (the one an
-    admin of it thinks in), and the names of the records the plan names as each side holds them."""
+    admin of it thinks in), and the values of the records the plan names as each side holds them."""
     fields: dict[str, FieldStyle] = {}
     for spec in pair.mapper.spec.fields:
         names: dict[str, str] = {}
@@ -203,13 +205,11 @@ def readable_of(pair: Pair, observed: Mapping[Side, Mapping[str, Observed]], the
             str(spec.params.get("planningpme_entity", "customer")),
         )
         fields[spec.name] = FieldStyle(spec.transform, names, entities)
-    wanted = _keys(the_plan.operations)
-    records: dict[tuple[Side, str], str] = {}
-    for side, key in wanted:
-        obs = observed.get(side, {}).get(key)
-        label = record_label(obs.canonical, fields) if obs is not None else None
-        if label is not None:
-            records[(side, key)] = label
+    records = {
+        (side, key): obs.canonical
+        for side, key in _keys(the_plan.operations)
+        if (obs := observed.get(side, {}).get(key)) is not None
+    }
     return Readable(fields, pair.mapper.ctx.planfix_zone, records)
 
 

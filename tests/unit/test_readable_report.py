@@ -96,7 +96,9 @@ def _op(kind: str, target: Any, pf: str | None, pme: str | None, **kw: Any) -> O
 def _result(**kw: Any) -> CycleResult:
     empty = Listing(records=(), complete=True, full_scan=False)
     readable = Readable(
-        {"workers": WORKERS, "start": FieldStyle("datetime")}, MADRID, {("planningpme", "9"): "Gone event"}
+        {"workers": WORKERS, "start": FieldStyle("datetime")},
+        MADRID,
+        {("planningpme", "9"): {"title": "Gone event"}},
     )
     return CycleResult(
         "tasks",
