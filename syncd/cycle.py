@@ -40,6 +40,7 @@ from syncd.planner import (
     other,
     plan,
 )
+from syncd.readable import Readable, readable_of
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +73,8 @@ class CycleResult:
     cycle_id: int | None = None
     unmappable: list[tuple[Side, str, str]] = field(default_factory=list)
     """Records whose values the mapping cannot translate: (side, key, why). Queued as failures."""
+    readable: Readable = field(default_factory=Readable)
+    """How the report names the plan's records and shows their values (see ``syncd.readable``)."""
 
     @property
     def failed(self) -> int:
@@ -189,6 +192,7 @@ class Cycle:
             listings,
             recovered=recovered,
             unmappable=unmappable,
+            readable=readable_of(self.pair, observed, the_plan),
         )
         violation = guard_violation(the_plan, links.count, self.options.guard)
         if violation and not self.options.force_delete:

@@ -76,7 +76,7 @@ def test_the_text_report_shows_remote_text_escaped_line_by_line() -> None:
     text = render_text([result])
 
     assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in text)
-    assert "title: ∅ → Boiler\\x1b[2J\\x1b[H\\x1b]0;owned\\x07 check\\x9b31m" in text
+    assert "title: — → Boiler\\x1b[2J\\x1b[H\\x1b]0;owned\\x07 check\\x9b31m" in text
     assert "planningpme 7\\x1b]8;;http://evil/\\x07" in text
     assert "reason: new record\\x0a  update on planfix: forged line" in text
     assert (

@@ -139,11 +139,11 @@ def test_reports_for_people(world: World, tmp_path: Path) -> None:
     assert any(
         re.fullmatch(r"\[contacts\] create:planfix \d+, create:planningpme \d+; failed 0", ln) for ln in lines
     )
-    assert any(re.fullmatch(r"  create on planningpme: planfix \d+", ln) for ln in lines)
+    assert any(re.fullmatch(r"  create on planningpme: planfix \d+ “.+”", ln) for ln in lines), "named"
     assert any(
         re.fullmatch(r"      reason: new record  \(rule: created on planningpme with marker \d+\)", ln)
         for ln in lines
     )
-    assert any(re.fullmatch(r"      title: ∅ → .+", ln) for ln in lines)
+    assert any(re.fullmatch(r"      title: — → .+", ln) for ln in lines)
     assert no_writes(world)
     assert not state_path(world).exists()

@@ -40,7 +40,7 @@ def test_a_hostile_event_title_is_shown_not_executed_in_dry_run_reports(world: W
     assert code == 0 and json_code == 0
     assert raw_controls(text) == []
     assert "\n      reason: forged" not in text  # the newline did not start a line of its own
-    titles = [line for line in text.splitlines() if line.strip().startswith("title: ∅ → Boiler")]
+    titles = [line for line in text.splitlines() if line.strip().startswith("title: — → Boiler")]
     assert len(titles) == 1 and titles[0].endswith("forged \\u202eevil"), text
     assert raw_controls(report) == []
     (title,) = [
