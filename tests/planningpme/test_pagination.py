@@ -100,7 +100,7 @@ def test_history_summary_keeps_the_last_operation_per_key() -> None:
         {"op": "Update", "entity": "do", "key": 10},
         {"op": "Delete", "entity": "do", "key": 2},
     ]
-    summary = summarise_history(entries, "do")
+    summary = summarise_history(entries, "event")
     assert summary.changed == ["3", "10"]
     assert summary.deleted == ["1", "2"]
     assert summarise_history(entries, "customer").changed == ["9"]
