@@ -58,6 +58,7 @@ def test_zoned_dates_in_replies_are_read_as_the_accounts_local_time(
     assert record is not None and (record.data["start"], record.data["end"]) == (start, end)
     listed = events.list_changed(None).records
     assert [(r.data["start"], r.data["end"]) for r in listed] == [(start, end)]
+    assert events.reply_date_forms == {form}  # what the replies used is still known
 
 
 def test_date_helpers() -> None:

@@ -45,12 +45,13 @@ from syncd.connectors.planningpme.assumptions import (
     ENUM_FIELDS,
     HISTORY_OPS,
     HISTORY_TYPES,
+    DateFormat,
     HistoryEffect,
     HistoryTarget,
     fill_list_body,
 )
 from syncd.connectors.planningpme.client import PlanningPmeClient, is_giving_up, path_of
-from syncd.connectors.planningpme.dates import format_moment, read_date, write_date
+from syncd.connectors.planningpme.dates import date_form, format_moment, read_date, write_date
 from syncd.connectors.planningpme.enums import EnumNames
 from syncd.connectors.planningpme.pagination import PAGE_SIZE, Page, PageIndexPaginator, read_pages
 from syncd.errors import NotFoundError, ProtocolError, RecordError, RemoteError
@@ -191,6 +192,9 @@ class _PlanningPmeConnector:
         self.settings = client.settings
         self._known_total: int | None = None
         self._warned: set[str] = set()
+        self.reply_date_forms: set[DateFormat] = set()
+        """The forms of date-time the account's replies used so far (for ``syncd check``: records
+        are normalised to local time, so the form is kept here)."""
 
     @property
     def path(self) -> str:
@@ -374,6 +378,9 @@ class _PlanningPmeConnector:
         out = dict(item)
         for name in self._date_fields():
             if name in out:
+                form = date_form(out[name])
+                if form is not None:
+                    self.reply_date_forms.add(form)
                 out[name] = read_date(out[name], self.client.zone)
         numbered = {
             name: enum
