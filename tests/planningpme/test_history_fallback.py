@@ -204,3 +204,25 @@ def test_each_cause_is_warned_once_per_connector(
         customers.list_changed(first.cursor)
     warned = _warnings(logs)
     assert len(warned) == 2 and "'Invoice'" in warned[0] and "'Merge'" in warned[1]
+
+
+def test_the_probe_says_whether_cycles_will_use_the_history(
+    pme: Pme, start_emulator: Callable[..., Pme], make_connectors: MakeConnectors, clock: FakeClock
+) -> None:
+    """What ``syncd check`` reports: read-only, and no warning in the log."""
+    _, usable = make_connectors(pme)
+    _, missing = make_connectors(start_emulator(history_shape="none"))
+    _, odd = make_connectors(
+        pme, transport=_with_history(_plus({"type": "Invoice", "op": "Insert", "key": 5}))
+    )
+    _, off = make_connectors(pme, history_path="")
+    with capture_logs() as logs:
+        probes = [c.probe_history() for c in (usable, missing, odd, off)]
+    assert [p.usable for p in probes] == [True, False, False, False]
+    assert (
+        "404" in probes[1].detail
+        and "'Invoice'" in probes[2].detail
+        and 'history_path = ""' in probes[3].detail
+    )
+    assert all("read in full" in p.detail for p in probes[1:])
+    assert _warnings(logs) == [] and pme.control("GET", "stats")["writes"] == 0

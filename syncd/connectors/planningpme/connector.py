@@ -175,6 +175,24 @@ def _aware(moment: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class _NotUnderstood:
+    """Why the history cannot be trusted this cycle; ``deleted`` are the deletes it did report."""
+
+    cause: str
+    detail: str
+    causes: tuple[str, ...] = ()
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HistoryProbe:
+    """What ``probe_history`` found: whether cycles will use the history, and why not."""
+
+    usable: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class _Scan:
     records: list[RemoteRecord]
     complete: bool
@@ -255,33 +273,52 @@ class _PlanningPmeConnector:
         scan = self._scan(self._scope(start), remember_total=True, seen=seen)
         return Listing(scan.records, scan.complete, full_scan=True, deleted=list(deleted), cursor=since)
 
-    def _incremental(self, since: datetime, start: datetime, seen: Seen | None = None) -> Listing:
+    def _understand_history(self, since: datetime) -> tuple[HistoryChanges, bool] | _NotUnderstood:
+        """The history since ``since`` summarised for this entity (and whether every page was read),
+        or why it cannot be trusted."""
         path = self.settings.history_path
         if not path:
-            self._warn_once(
-                "no history endpoint", detail='planningpme.history_path = "": every cycle reads in full'
+            return _NotUnderstood(
+                "no history endpoint", 'planningpme.history_path = "": every cycle reads in full'
             )
-            return self._fallback(since, start, seen)
         try:
-            entries, history_complete = self._read_history(path, since - self.options.overlap)
+            entries, history_complete = self._read_history(path, since)
         except NotFoundError:
-            self._warn_once(
+            return _NotUnderstood(
                 "history endpoint missing",
-                detail=f"GET /{path} answers 404; every cycle reads in full until planningpme.history_path "
+                f"GET /{path} answers 404; every cycle reads in full until planningpme.history_path "
                 'names the account\'s history (or is set to "" to stop asking)',
             )
-            return self._fallback(since, start, seen)
         except ProtocolError as exc:
-            self._warn_once("unexpected history reply", detail=str(exc))
-            return self._fallback(since, start, seen)
+            return _NotUnderstood("unexpected history reply", str(exc))
         rules = HistoryRules(self.settings.history_types, self.settings.history_ops)
         if _gives_numbers(entries):
             rules = replace(rules, enums=self.client.enum_names())
         changes = summarise_history(entries, self.entity, rules)
         if changes.problems:
-            for problem in changes.problems:
-                self._warn_once(problem, detail="this cycle reads in full; the cursor stays")
-            return self._fallback(since, start, seen, changes.deleted)
+            return _NotUnderstood(
+                changes.problems[0],
+                "; ".join(changes.problems) + " (fix planningpme.history_types / history_ops)",
+                changes.problems,
+                changes.deleted,
+            )
+        return changes, history_complete
+
+    def probe_history(self) -> HistoryProbe:
+        """Read-only, no warning logged: would the history of the last ``overlap`` be understood?
+        For ``syncd check``, which says whether cycles will use the history or read in full."""
+        found = self._understand_history(self.client.now() - self.options.overlap)
+        if isinstance(found, _NotUnderstood):
+            return HistoryProbe(False, f"{found.detail}; cycles will read in full (the scan window)")
+        return HistoryProbe(True, f"GET /{self.settings.history_path} understood")
+
+    def _incremental(self, since: datetime, start: datetime, seen: Seen | None = None) -> Listing:
+        found = self._understand_history(since - self.options.overlap)
+        if isinstance(found, _NotUnderstood):
+            for cause in found.causes or (found.cause,):
+                self._warn_once(cause, detail=found.detail, then="this cycle reads in full; the cursor stays")
+            return self._fallback(since, start, seen, found.deleted)
+        changes, history_complete = found
         if prefer_scan(len(changes.changed), self._known_total, self.options.page_size):
             scan = self._scan(self._scope(start), remember_total=True, seen=seen)
             complete = scan.complete and history_complete
