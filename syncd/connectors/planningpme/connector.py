@@ -138,8 +138,9 @@ def summarise_history(
     not understood are named in ``problems``; the ones understood are still summarised."""
     last: dict[str, HistoryEffect] = {}
     problems: list[str] = []
+    reading_rules = rules or HistoryRules()
     for entry in entries:
-        reading = _read_entry(entry, rules or HistoryRules())
+        reading = _read_entry(entry, reading_rules)
         if isinstance(reading, str):
             if reading not in problems:
                 problems.append(reading)
@@ -215,7 +216,7 @@ class _PlanningPmeConnector:
         are normalised to local time, so the form is kept here)."""
 
     @property
-    def path(self) -> str:
+    def api(self) -> str:
         """Where the records live under ``/{brand}/`` (a ``[planningpme]`` setting)."""
         raise NotImplementedError
 
@@ -384,7 +385,7 @@ class _PlanningPmeConnector:
         found: dict[str, RemoteRecord] = {}
         try:
             for page in read_pages(paginator, lambda params: self._fetch_page(params, scope)):
-                batch = [self._record(item, f"list of {self.path}") for item in page.items]
+                batch = [self._record(item, f"list of {self.api}") for item in page.items]
                 found.update((record.key, record) for record in batch)
                 if seen is not None and batch:
                     seen(batch)
@@ -431,9 +432,9 @@ class _PlanningPmeConnector:
         return out
 
     def _get(self, key: str) -> RemoteRecord:
-        label = f"GET /{self.path}/{{key}}"
+        label = f"GET /{self.api}/{{key}}"
         check_key(self.system, key, what=label)
-        return self._record(self.client.request("GET", label, path_of(self.path, key)), label)
+        return self._record(self.client.request("GET", label, path_of(self.api, key)), label)
 
     def get(self, key: str) -> RemoteRecord | None:
         try:
@@ -477,27 +478,27 @@ class _PlanningPmeConnector:
         body = self._body(data)
         if marker is not None:
             body["fields"] = {**dict(body.get("fields") or {}), self.options.marker_code: marker}
-        label = f"POST /{self.path}"
+        label = f"POST /{self.api}"
         reply = self.client.request(
-            "POST", label, path_of(self.path), body=body, idempotent=False, priority="write"
+            "POST", label, path_of(self.api), body=body, idempotent=False, priority="write"
         )
         return self._record(reply, label)
 
     def update(self, key: str, data: NativeRecord, *, current: NativeRecord | None = None) -> RemoteRecord:
         """A partial PUT: only the properties (and custom field codes) in ``data`` are sent, so
         nothing needs reading first (``current`` is not needed)."""
-        label = f"PUT /{self.path}/{{key}}"
+        label = f"PUT /{self.api}/{{key}}"
         check_key(self.system, key, what=label)
         reply = self.client.request(
-            "PUT", label, path_of(self.path, key), body=self._body(data), priority="write"
+            "PUT", label, path_of(self.api, key), body=self._body(data), priority="write"
         )
         return self._record(reply, label)
 
     def delete(self, key: str) -> None:
         """Raises ``NotFoundError`` when the record is already gone (the caller decides)."""
-        label = f"DELETE /{self.path}/{{key}}"
+        label = f"DELETE /{self.api}/{{key}}"
         check_key(self.system, key, what=label)
-        self.client.request("DELETE", label, path_of(self.path, key), priority="write")
+        self.client.request("DELETE", label, path_of(self.api, key), priority="write")
 
     def set_marker(self, key: str, marker: str | None) -> None:
         self.update(key, {"fields": {self.options.marker_code: marker}})
@@ -512,7 +513,7 @@ class PlanningPmeEventConnector(_PlanningPmeConnector):
     entity = "event"
 
     @property
-    def path(self) -> str:
+    def api(self) -> str:
         return self.settings.events_path
 
     def _date_fields(self) -> Iterable[str]:
@@ -545,12 +546,12 @@ class PlanningPmeCustomerConnector(_PlanningPmeConnector):
     entity = "customer"
 
     @property
-    def path(self) -> str:
+    def api(self) -> str:
         return self.settings.customers_path
 
     def _fetch_page(self, params: dict[str, str], scope: Mapping[str, Any] | None) -> Page:
-        label = f"GET /{self.path}"
-        body = self.client.request("GET", label, self.path, params={**params, "sortInfo": "key+"})
+        label = f"GET /{self.api}"
+        body = self.client.request("GET", label, self.api, params={**params, "sortInfo": "key+"})
         return Page.parse(body, label)
 
 
