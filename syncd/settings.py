@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
 from syncd.connectors.http import DEFAULT_MAX_REPLY_BYTES, DEFAULT_MAX_RETRY_AFTER_S
+from syncd.connectors.planningpme import assumptions as pme
 from syncd.errors import ConfigError
 from syncd.logs import mask_url_userinfo
 
@@ -126,10 +127,30 @@ class PlanningPmeSettings(_Section):
     """The longest pause one ``Retry-After`` may impose; longer requests are cut to it."""
     max_reply_bytes: int = Field(default=DEFAULT_MAX_REPLY_BYTES, ge=64 * 1024, le=1024**3)
     """The largest reply body read; a larger one is refused as a protocol fault."""
+    # The assumptions about the API (see syncd/connectors/planningpme/assumptions.py).
+    events_path: str = pme.EVENTS_PATH
+    event_list_path: str = pme.EVENT_LIST_PATH
+    customers_path: str = pme.CUSTOMERS_PATH
+    history_path: str = pme.HISTORY_PATH
+    """Empty: the account has no history; every cycle reads the events and customers in full."""
+    event_list_body: dict[str, Any] = Field(default_factory=lambda: dict(pme.EVENT_LIST_BODY))
+    event_date_fields: list[str] = Field(default_factory=lambda: list(pme.EVENT_DATE_FIELDS))
+    date_format: pme.DateFormat = pme.DATE_FORMAT
+    history_types: dict[str, pme.HistoryTarget] = Field(default_factory=lambda: dict(pme.HISTORY_TYPES))
+    history_ops: dict[str, pme.HistoryEffect] = Field(default_factory=lambda: dict(pme.HISTORY_OPS))
 
     _url = field_validator("url")(classmethod(lambda cls, v: check_endpoint_url(v)))
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_zone(v)))
     _pause = field_validator("max_retry_after", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _paths = field_validator("events_path", "event_list_path", "customers_path")(
+        classmethod(lambda cls, v: pme.check_path(v))
+    )
+    _history = field_validator("history_path")(
+        classmethod(lambda cls, v: pme.check_path(v, allow_empty=True))
+    )
+    _body = field_validator("event_list_body", mode="before")(
+        classmethod(lambda cls, v: pme.check_list_body(v))
+    )
 
 
 class StateSettings(_Section):

@@ -62,6 +62,13 @@ from syncd.emulators.planningpme_query import (
 from syncd.emulators.planningpme_reference import LOOKUPS, config_document
 from syncd.emulators.planningpme_seed import seed_store
 from syncd.emulators.planningpme_store import Entity, PlanningPmeStore
+from syncd.emulators.planningpme_style import (
+    HISTORY_SHAPES,
+    REPLY_DATES,
+    HistoryShape,
+    ReplyDates,
+    ReplyStyle,
+)
 from syncd.errors import ConfigError
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -84,6 +91,14 @@ class EmulatorOptions:
     history: bool = True
     """Serve ``GET /api/history``; False answers 404 there, like an account without it."""
     history_days: float = 30.0
+    history_shape: HistoryShape = "today"
+    """``today`` (``{"entity": "do", "op": …}``), ``enum`` (``{"type": "Assignment", "op": …}``, the
+    ``HistoryType`` names of ``/api/config``) or ``none`` (404, like ``history=False``)."""
+    reply_dates: ReplyDates = "local"
+    """Date-times in replies: ``local`` (naive), ``offset`` (``+01:00``) or ``utc`` (``Z``)."""
+    numeric_enums: bool = False
+    """Enums as numbers in replies and in ``/api/config`` (an older API version); writes accept
+    names or numbers either way."""
     defaults: WriteDefaults = field(default_factory=WriteDefaults)
     """What the emulator fills in or normalises on a write, as PlanningPME does (assumptions)."""
 
@@ -114,6 +129,9 @@ class PlanningPmeEmulator:
         )
         self.tokens = TokenBook(self.options.token_ttl)
         self.gate = RateGate(self.options.hourly_limit, self.options.rate, clock)
+        self.style = ReplyStyle(
+            self.zone, self.options.reply_dates, self.options.numeric_enums, self.options.history_shape
+        )
         self.app = Starlette(routes=[*control_routes(self), *self._routes()])
 
     # The control API's view (EmulatedSystem) ---------------------------------------------------
@@ -129,7 +147,7 @@ class PlanningPmeEmulator:
     def records(self, kind: str) -> list[dict[str, Any]] | None:
         entities: dict[str, Entity] = {"events": "do", "customers": "customer"}
         entity = entities.get(kind)
-        return None if entity is None else self.store.all(entity)
+        return None if entity is None else [self.style.record(entity, r) for r in self.store.all(entity)]
 
     # The request pipeline ---------------------------------------------------------------------
 
@@ -208,9 +226,14 @@ class PlanningPmeEmulator:
 
     # Handlers ---------------------------------------------------------------------------------
 
-    def _page(self, call: Call, items: Sequence[Mapping[str, Any]], known: Iterable[str]) -> Response:
+    def _page(
+        self, call: Call, items: Sequence[Mapping[str, Any]], known: Iterable[str], entity: str = ""
+    ) -> Response:
         ordered = sort_items(items, parse_sort_info(call.query.get("sortInfo")), known)
-        return ok(page_of(ordered, parse_paging(call.query, PAGE_SIZE_MAX)))
+        page = page_of(ordered, parse_paging(call.query, PAGE_SIZE_MAX))
+        if entity:
+            page["items"] = [self.style.record(entity, item) for item in page["items"]]
+        return ok(page)
 
     def _key(self, call: Call) -> int:
         try:
@@ -221,14 +244,16 @@ class PlanningPmeEmulator:
     def _entity_routes(self, entity: Entity, path: str) -> list[Route]:
         store = self.store
 
+        style = self.style
+
         def get_one(call: Call) -> Response:
-            return ok(store.get(entity, self._key(call)))
+            return ok(style.record(entity, store.get(entity, self._key(call))))
 
         def create(call: Call) -> Response:
-            return ok(store.create(entity, call.body, call.user), 201)
+            return ok(style.record(entity, store.create(entity, call.body, call.user)), 201)
 
         def update(call: Call) -> Response:
-            return ok(store.update(entity, self._key(call), call.body, call.user))
+            return ok(style.record(entity, store.update(entity, self._key(call), call.body, call.user)))
 
         def delete(call: Call) -> Response:
             store.delete(entity, self._key(call), call.user)
@@ -256,23 +281,26 @@ class PlanningPmeEmulator:
         customer_props = ("key", "fields", *CUSTOMER_RULES)
 
         def events(call: Call) -> Response:
-            return self._page(call, store.all("do"), event_props)
+            return self._page(call, store.all("do"), event_props, "do")
 
         def events_filtered(call: Call) -> Response:
-            return self._page(call, store.events(parse_event_filter(call.body, self.zone)), event_props)
+            found = store.events(parse_event_filter(call.body, self.zone))
+            return self._page(call, found, event_props, "do")
 
         def customers(call: Call) -> Response:
-            return self._page(call, store.customers(call.query.get("name")), customer_props)
+            return self._page(call, store.customers(call.query.get("name")), customer_props, "customer")
 
         def history(call: Call) -> Response:
-            if not self.options.history:
+            if not self.options.history or self.options.history_shape == "none":
                 raise LookupError(NO_RESOURCE)
             entries = store.history_since(call.query.get("since"))
-            page = parse_paging(call.query, PAGE_SIZE_MAX)
-            return ok(page_of(entries, page if page.size is not None else PageRequest()))
+            paging = parse_paging(call.query, PAGE_SIZE_MAX)
+            page = page_of(entries, paging if paging.size is not None else PageRequest())
+            page["items"] = [self.style.history(entry) for entry in page["items"]]
+            return ok(page)
 
         def config(call: Call) -> Response:
-            return ok(config_document())
+            return ok(config_document(self.options.numeric_enums))
 
         routes = [
             Route("/{brand}/token", self._token, methods=["POST"]),
@@ -350,6 +378,24 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--history-days", type=_non_negative(float), default=d.history_days, help="history kept, days"
     )
     parser.add_argument("--no-history", action="store_true", help="answer 404 on /api/history")
+    parser.add_argument(
+        "--history-shape",
+        choices=HISTORY_SHAPES,
+        default=d.history_shape,
+        help="history entries: today ({entity, op}), enum ({type: Assignment|Customer, op}), "
+        "none (404); default %(default)s",
+    )
+    parser.add_argument(
+        "--reply-dates",
+        choices=REPLY_DATES,
+        default=d.reply_dates,
+        help="date-times in replies: local (naive), offset (+01:00) or utc (Z); default %(default)s",
+    )
+    parser.add_argument(
+        "--numeric-enums",
+        action="store_true",
+        help="enums as numbers in replies and /api/config (an older API version)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> EmulatorOptions:
@@ -371,6 +417,9 @@ def options_from_args(args: argparse.Namespace) -> EmulatorOptions:
         rate=float(args.rate),
         history=not args.no_history,
         history_days=float(args.history_days),
+        history_shape=args.history_shape,
+        reply_dates=args.reply_dates,
+        numeric_enums=bool(args.numeric_enums),
     )
 
 
@@ -390,6 +439,9 @@ def run_from_args(args: argparse.Namespace, out: TextIO) -> int:
         print(f"  token: user {options.username!r} / password {options.password!r}", file=out)
         print(f"         or assertion {options.assertion!r} (jwt-bearer grant)", file=out)
         print(f"  time zone {options.timezone}, token TTL {options.token_ttl:g} s, {limit} req/h", file=out)
+        enums = "numbers" if options.numeric_enums else "names"
+        history = "none" if not options.history else options.history_shape
+        print(f"  history {history}, reply dates {options.reply_dates}, enums as {enums}", file=out)
         print(f"  control API: {base_url}/_emulator/  (Ctrl-C stops)", file=out)
         out.flush()
 

@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
+from syncd.emulators.planningpme_reference import enum_name
+
 LOCAL_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 LABEL_MAX: Final = 255
 
@@ -208,8 +210,11 @@ EVENT_RULES: Final[Mapping[str, Rule]] = {
 }
 
 
-def _choice(options: tuple[str, ...]) -> Callable[[object, str], str]:
+def _choice(options: tuple[str, ...], enum: str) -> Callable[[object, str], str]:
+    """One of ``options``, by name or by its number in ``enum`` (a .NET binder takes both)."""
+
     def check(value: object, name: str) -> str:
+        value = enum_name(enum, value)
         text = "" if value is None and "" in options else value
         if text not in options:
             raise ValueError(f"{name}: expected one of {', '.join(repr(o) for o in options)}")
@@ -228,8 +233,8 @@ def _email(value: object, name: str) -> str:
 CUSTOMER_RULES: Final[Mapping[str, Rule]] = {
     "label": _plain(_label),
     "company": _plain(_text),
-    "type": _plain(_choice(CUSTOMER_TYPES)),
-    "title": _plain(_choice(TITLES)),
+    "type": _plain(_choice(CUSTOMER_TYPES, "CustomerType")),
+    "title": _plain(_choice(TITLES, "Title")),
     "firstName": _plain(_text),
     "lastName": _plain(_text),
     "number": _plain(_text),

@@ -61,35 +61,56 @@ LOOKUPS: Final = MappingProxyType(
 """Read-only lists served under ``/api/<name>``."""
 
 
-def _enum(*names: str) -> dict[str, str]:
-    return {name: name for name in names}
+ENUMS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "Access": ("All", "Read", "Write"),
+        "CustomerType": ("Individual", "Company"),
+        "DoMode": ("None", "End", "Duration"),
+        "HistoryOp": ("Insert", "Delete", "Email", "Invitation", "Unperiodize", "Session", "Update"),
+        "HistoryType": (
+            "Assignment",
+            "Customer",
+            "SessionDesktop",
+            "Unavailability",
+            "SessionMobile",
+            "Project",
+            "Resource",
+            "Task",
+            "SessionWebAccess",
+        ),
+        "LinkRefType": ("Assignment", "Customer", "Unavailability", "Project", "Resource", "Task"),
+        "ResourceType": ("Human", "Material", "ToPlan", "Extern"),
+        "StatusType": ("Task", "Unavailability"),
+        "TaskType": ("Default", "Duration", "Time"),
+        "Title": ("Miss", "Mr", "Ms"),
+    }
+)
+"""The enumerations of ``/api/config`` (a subset of 4.7.0.26), in the seed's order. A version that
+gives numbers numbers them by this order (``numeric_enums``)."""
 
 
-def config_document() -> dict[str, Any]:
-    """What ``GET /api/config`` answers: the enumerations a client may need (a subset of 4.7.0.26)."""
+def enum_number(enum: str, name: str) -> int | None:
+    """The number of ``name`` in ``enum`` (its position), or None when it is not a member."""
+    names = ENUMS.get(enum, ())
+    return names.index(name) if name in names else None
+
+
+def enum_name(enum: str, value: object) -> object:
+    """A number of ``enum`` as its name; anything else unchanged (the binder accepts both)."""
+    names = ENUMS.get(enum, ())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+        return names[value]
+    return value
+
+
+def config_document(numeric: bool = False) -> dict[str, Any]:
+    """What ``GET /api/config`` answers: enums as strings (the current version) or as numbers (an
+    older one: ``"All": 0``), and the custom field codes."""
     return {
         "version": CONFIG_VERSION,
         "enums": {
-            "Access": _enum("All", "Read", "Write"),
-            "CustomerType": _enum("Individual", "Company"),
-            "DoMode": _enum("None", "End", "Duration"),
-            "HistoryOp": _enum("Insert", "Delete", "Email", "Invitation", "Unperiodize", "Session", "Update"),
-            "HistoryType": _enum(
-                "Assignment",
-                "Customer",
-                "SessionDesktop",
-                "Unavailability",
-                "SessionMobile",
-                "Project",
-                "Resource",
-                "Task",
-                "SessionWebAccess",
-            ),
-            "LinkRefType": _enum("Assignment", "Customer", "Unavailability", "Project", "Resource", "Task"),
-            "ResourceType": _enum("Human", "Material", "ToPlan", "Extern"),
-            "StatusType": _enum("Task", "Unavailability"),
-            "TaskType": _enum("Default", "Duration", "Time"),
-            "Title": _enum("Miss", "Mr", "Ms"),
+            name: {member: (i if numeric else member) for i, member in enumerate(members)}
+            for name, members in ENUMS.items()
         },
         "customFields": {
             "do": [{"code": MARKER_CODE, "label": "Planfix ID", "type": "Text"}],

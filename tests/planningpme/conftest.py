@@ -196,10 +196,14 @@ def make_connectors(
     made: list[PlanningPmeClient] = []
 
     def make(
-        pme: Pme, options: ScanOptions | None = None, transport: httpx.BaseTransport | None = None
+        pme: Pme,
+        options: ScanOptions | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **settings: Any,
     ) -> tuple[PlanningPmeEventConnector, PlanningPmeCustomerConnector]:
+        """``settings`` override ``[planningpme]`` keys (``history_path=""``, ``date_format=…``)."""
         events, customers = build_planningpme(
-            settings_for(pme.url), limiter_for(clock), transport=transport, options=options
+            settings_for(pme.url, **settings), limiter_for(clock), transport=transport, options=options
         )
         made.append(events.client)
         return events, customers
@@ -222,3 +226,50 @@ def days_from_now(days: float, hour: int = 9) -> str:
     now = datetime.now(ZoneInfo("Europe/Madrid"))
     moment = now.replace(hour=hour, minute=0, second=0, microsecond=0) + timedelta(days=days)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Rewriting(httpx.BaseTransport):
+    """Real HTTP to the emulator, with a hook on each exchange: ``paths`` renames path prefixes
+    (``{"/demo/api/planned": "/demo/api/do"}``: an account whose resources live elsewhere),
+    ``reply(path, body)`` may replace a JSON reply body, and every request is kept in ``sent``."""
+
+    def __init__(
+        self,
+        paths: dict[str, str] | None = None,
+        reply: Callable[[str, Any], Any] | None = None,
+    ) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._paths = paths or {}
+        self._reply = reply
+        self.sent: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        path = request.url.path
+        for old, new in sorted(self._paths.items(), key=lambda item: -len(item[0])):
+            if path.startswith(old):
+                path = new + path[len(old) :]
+                break
+        forwarded = httpx.Request(
+            request.method,
+            request.url.copy_with(path=path),
+            headers=request.headers,
+            content=request.content,
+        )
+        response = self._inner.handle_request(forwarded)
+        if self._reply is None or not path.startswith("/demo/api/"):
+            return response
+        response.read()
+        if response.status_code != 200:
+            return response
+        body = self._reply(path, response.json())
+        return httpx.Response(200, json=body)
+
+    def bodies(self, suffix: str) -> list[Any]:
+        """The JSON bodies sent to paths ending in ``suffix``."""
+        import json
+
+        return [json.loads(r.content) for r in self.sent if r.url.path.endswith(suffix) and r.content]
+
+    def close(self) -> None:
+        self._inner.close()

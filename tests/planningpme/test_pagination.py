@@ -100,7 +100,7 @@ def test_history_summary_keeps_the_last_operation_per_key() -> None:
         {"op": "Update", "entity": "do", "key": 10},
         {"op": "Delete", "entity": "do", "key": 2},
     ]
-    summary = summarise_history(entries, "do")
+    summary = summarise_history(entries, "event")
     assert summary.changed == ["3", "10"]
     assert summary.deleted == ["1", "2"]
     assert summarise_history(entries, "customer").changed == ["9"]
@@ -112,3 +112,24 @@ def test_scan_is_preferred_only_when_cheaper() -> None:
     assert prefer_scan(11, 1000, 100)
     assert prefer_scan(2, 50, 100)  # one page holds everything
     assert not prefer_scan(100, None, 100) and prefer_scan(101, None, 100)
+
+
+def test_history_summary_names_what_it_does_not_understand() -> None:
+    entries: list[object] = [
+        {"type": "Assignment", "op": "Update", "key": 4},
+        {"type": 1, "op": 1, "key": "9"},  # Customer, Delete by the seed's numbering
+        {"type": "Invoice", "op": "Insert", "key": 5},
+        {"entity": "do", "op": "Unperiodize", "key": 4},
+        {"type": "Resource", "op": "Update"},  # ignored: no key needed
+        {"entity": "customer", "op": "Insert", "key": True},
+        ["not", "an", "object"],
+    ]
+    summary = summarise_history(entries, "event")
+    assert summary.changed == ["4"] and summary.deleted == []
+    assert summarise_history(entries, "customer").deleted == ["9"]
+    assert summary.problems == (
+        "history entries of type 'Invoice' (not in planningpme.history_types)",
+        "history operation 'Unperiodize' (not in planningpme.history_ops)",
+        "a history entry without a usable 'key'",
+        "a history entry that is not an object",
+    )

@@ -30,6 +30,8 @@ import structlog
 
 from syncd.connectors.base import QuotaHint
 from syncd.connectors.http import HttpTransport, TransportLimits, parse_retry_after
+from syncd.connectors.planningpme.assumptions import CONFIG_PATH
+from syncd.connectors.planningpme.enums import EnumNames
 from syncd.errors import (
     AuthError,
     ConfigError,
@@ -63,9 +65,9 @@ def _quote(key: str) -> str:
     return quote(str(key), safe="")
 
 
-def path_of(entity: str, key: str | None = None) -> str:
-    """``api/do`` or ``api/do/{key}`` with the key safely escaped."""
-    return f"api/{entity}" if key is None else f"api/{entity}/{_quote(key)}"
+def path_of(base: str, key: str | None = None) -> str:
+    """``api/do`` or ``api/do/{key}`` with the key safely escaped (``base`` is a configured path)."""
+    return base if key is None else f"{base}/{_quote(key)}"
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -134,6 +136,8 @@ class PlanningPmeClient:
         self._token_lock = threading.Lock()
         self._local = threading.local()
         self._quota = QuotaHint()
+        self._enums: EnumNames | None = None
+        self._enums_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"PlanningPmeClient({self.base_url!r})"
@@ -147,6 +151,27 @@ class PlanningPmeClient:
     def now(self) -> datetime:
         """The current moment in the account's time zone (aware)."""
         return self.clock.now().astimezone(self.zone)
+
+    @property
+    def settings(self) -> PlanningPmeSettings:
+        return self._settings
+
+    def enum_names(self) -> EnumNames:
+        """The account's enum numbers, read once from ``/api/config`` when first needed; the
+        fallback numbering when the config cannot be read (the reason is logged)."""
+        with self._enums_lock:
+            if self._enums is None:
+                label = f"GET /{CONFIG_PATH}"
+                try:
+                    self._enums = EnumNames.from_config(self.request("GET", label, CONFIG_PATH))
+                except RemoteError as exc:
+                    if is_giving_up(exc):
+                        raise
+                    log.warning(
+                        "planningpme.config_unreadable", error=str(exc), using="fallback enum numbers"
+                    )
+                    self._enums = EnumNames.fallback()
+            return self._enums
 
     def sent_by_this_thread(self) -> int:
         """HTTP requests this thread has sent through this client (retries and tokens included)."""
