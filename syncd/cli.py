@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate config and mappings, test credentials")
     _add_config(check)
     check.add_argument("--offline", action="store_true", help="do not contact the remote systems")
+    check.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
 
     demo = sub.add_parser("demo", help="run against built-in emulators with sample data and show the result")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long the daemon runs")

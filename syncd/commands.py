@@ -21,7 +21,7 @@ from state.files import user_name
 from state.store import Store
 from syncd.applier import FailurePolicy
 from syncd.cycle import PAUSED_OUTCOME, Cycle, CycleOptions, CycleResult
-from syncd.errors import RemoteError, StateError
+from syncd.errors import StateError
 from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging, redact
 from syncd.planner import GuardLimits
@@ -233,24 +233,22 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    """The read-only pre-flight (``syncd.preflight``): exit 0 only when every check passes."""
+    from syncd.preflight import PROBLEM_EXIT, Preflight, as_json, as_lines, passed
+    from syncd.preflight_run import run_preflight
+
     settings, base_dir = _load(args)
     specs = load_mappings(settings, base_dir)
-    print(f"config: ok ({len(specs)} mappings: {', '.join(s.name for s in specs)})", file=out)
-    if args.offline:
-        return 0
-    remotes = build_remotes(settings, specs)
-    failed = 0
-    try:
-        for entity, connector in remotes.by_entity.items():
-            try:
-                connector.get("0")
-                print(f"{connector.system} {entity}: credentials ok", file=out)
-            except RemoteError as exc:
-                failed = max(failed, exc.exit_code)
-                print(printable(f"{connector.system} {entity}: {redact(exc)}"), file=out)
-    finally:
-        remotes.close()
-    return failed
+    pre = Preflight()
+    pre.add("config", True, f"{len(specs)} mappings: {', '.join(s.name for s in specs)}")
+    if not args.offline:
+        run_preflight(pre, settings, specs)
+    if getattr(args, "json", False):
+        print(printable_json(as_json(pre.checks)), file=out)
+    else:
+        for line in as_lines(pre.checks):
+            print(printable(line), file=out)
+    return 0 if passed(pre.checks) else PROBLEM_EXIT
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,149 @@
+"""The PlanningPME half of ``syncd check``: credentials, the list endpoints syncd calls (one event,
+one customer), the history or the fallback cycles will use, the marker field code, the form of
+dates the account writes, and the resources and categories the mapping tables name. Read-only:
+the event list is a POST, but a query."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mappings.spec import MappingSpec
+from syncd.connectors.planningpme.client import PlanningPmeClient
+from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
+from syncd.connectors.planningpme.pagination import Page, PageIndexPaginator
+from syncd.errors import ProtocolError
+from syncd.preflight import Finding, Preflight
+
+SYSTEM = "planningpme"
+_FIELD_CODE = re.compile(r"^fields\.([A-Za-z0-9_]+)$")
+ONE = {"pageIndex": "0", "pageSize": "1"}
+
+
+def _first(connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector) -> tuple[int, Any]:
+    """How many records the list holds and the first one, read as a cycle reads them."""
+    page = connector._fetch_page(dict(ONE), connector._scope(connector.client.now()))
+    label = f"{connector.entity} list"
+    return page.total_items, connector._record(page.items[0], label).data if page.items else None
+
+
+def check_planningpme(
+    pre: Preflight,
+    events: PlanningPmeEventConnector,
+    customers: PlanningPmeCustomerConnector,
+    specs: Sequence[MappingSpec],
+) -> None:
+    """Run the PlanningPME checks into ``pre``."""
+    firsts: dict[str, Any] = {}
+
+    def probe(connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector) -> str:
+        total, firsts[connector.entity] = _first(connector)
+        return f"{connector.api} answers with a page of {connector.entity}s ({total} in all)"
+
+    if not pre.attempt(SYSTEM, "planningpme credentials and customer list", lambda: probe(customers)):
+        return
+    pre.attempt(SYSTEM, "planningpme event list", lambda: probe(events))
+
+    def probe_history() -> str:
+        found = events.probe_history()
+        if not found.usable:
+            raise ProtocolError(found.detail, system=SYSTEM)
+        return found.detail
+
+    pre.attempt(
+        SYSTEM,
+        "planningpme history",
+        probe_history,
+        fix='set planningpme.history_path to the account\'s history, or to "" to read in full every cycle'
+        " (costs more requests); history_types / history_ops name its entry types",
+    )
+    _check_markers(pre, specs, firsts)
+    _check_date_form(pre, events, customers)
+    _check_ids(pre, events.client, specs)
+
+
+def _check_markers(pre: Preflight, specs: Sequence[MappingSpec], firsts: Mapping[str, Any]) -> None:
+    for spec in specs:
+        entity = spec.planningpme_entity
+        check = f"planningpme {entity} marker field {spec.planningpme_marker}"
+        found = _FIELD_CODE.match(spec.planningpme_marker)
+        if found is None:
+            pre.add(check, False, "not a custom field code", 'planningpme_marker = "fields.CODE"')
+            continue
+        code = found.group(1)
+        first = firsts.get(entity)
+        if first is None:
+            pre.add(check, True, f"cannot be verified: no {entity} listed to read its fields from")
+            continue
+        fields = first.get("fields")
+        if isinstance(fields, Mapping) and code in fields:
+            pre.add(check, True, f"the listed {entity} carries custom field {code}")
+        else:
+            pre.add(
+                check,
+                False,
+                f"the listed {entity} {first.get('key')} has no custom field {code}"
+                " (the API lists no custom field definitions; an unset field may also be left out)",
+                f"create a text custom field with code {code} on {entity}s in PlanningPME, or fix"
+                f" planningpme_marker of mapping {spec.name}",
+            )
+
+
+def _check_date_form(
+    pre: Preflight, events: PlanningPmeEventConnector, customers: PlanningPmeCustomerConnector
+) -> None:
+    seen = sorted(events.reply_date_forms | customers.reply_date_forms)
+    setting = events.settings.date_format
+    check = "planningpme date form"
+    if not seen:
+        pre.add(check, True, f"writing {setting!r}; no date read to compare with")
+    elif setting in seen:
+        pre.add(check, True, f"writing {setting!r}, as the account's replies do")
+    else:
+        pre.add(
+            check,
+            False,
+            f"syncd writes {setting!r} dates but the account's replies use {', '.join(seen)}",
+            f'set planningpme.date_format = "{seen[0]}"',
+        )
+
+
+def _lookup_keys(client: PlanningPmeClient, name: str) -> set[str]:
+    path = f"api/{name}"
+    label = f"GET /{path}"
+    paginator = PageIndexPaginator()
+    keys: set[str] = set()
+    while not paginator.finished:
+        page = Page.parse(client.request("GET", label, path, params=paginator.params()), label)
+        keys.update(str(i.get("key")) for i in page.items)
+        paginator.advance(page)
+    return keys
+
+
+def _check_ids(pre: Preflight, client: PlanningPmeClient, specs: Sequence[MappingSpec]) -> None:
+    for name, pme_path, transform, param in (
+        ("resource", "resources", "lookup", "table"),
+        ("category", "category", "value_map", "map"),
+    ):
+        named: dict[str, str] = {}
+        for spec in specs:
+            for f in spec.fields:
+                if f.transform == transform and pme_path in f.paths("planningpme"):
+                    named.update((str(v), spec.name) for v in (f.params.get(param) or {}).values())
+        if not named:
+            continue
+        check = f"planningpme {name} keys of the mapping tables"
+
+        def probe(name: str = name, named: dict[str, str] = named) -> str:
+            known = _lookup_keys(client, name)
+            missing = sorted(set(named) - known)
+            if missing:
+                mappings = ", ".join(sorted({named[k] for k in missing}))
+                raise Finding(
+                    f"no {name} with key {', '.join(missing)} in the account",
+                    f"edit the table in mapping {mappings}: use keys the account has",
+                )
+            return f"the {len(named)} {name} keys named exist (/api/{name}: {len(known)})"
+
+        pre.attempt(SYSTEM, check, probe)
