@@ -1,6 +1,7 @@
 """The emulated API methods by name, and which of them write (a write without ``<silent>`` notifies).
 
-The handlers live in ``planfix_tasks`` and ``planfix_contacts``; each follows its method page.
+The handlers live in ``planfix_tasks``, ``planfix_contacts`` and ``planfix_reference``; each follows
+its method page.
 There is no ``task.delete`` in the XML API (an unknown method, 0008).
 """
 
@@ -11,6 +12,7 @@ from types import MappingProxyType
 from typing import Final
 
 from syncd.emulators import planfix_contacts as contacts
+from syncd.emulators import planfix_reference as reference
 from syncd.emulators import planfix_tasks as tasks
 from syncd.emulators.planfix_context import Handler
 
@@ -28,6 +30,9 @@ METHODS: Final[Mapping[str, Handler]] = MappingProxyType(
         "contact.add": contacts.contact_add,
         "contact.update": contacts.contact_update,
         "contact.delete": contacts.contact_delete,
+        "user.getList": reference.user_get_list,
+        "taskStatus.getSetList": reference.task_status_get_set_list,
+        "taskStatus.getListOfSet": reference.task_status_get_list_of_set,
     }
 )
 WRITE_METHODS: Final = frozenset(
