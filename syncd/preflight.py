@@ -71,7 +71,7 @@ def fix_for(system: str, exc: RemoteError) -> str:
     """The usual cure for a failure of this kind; the detail says the rest."""
     if isinstance(exc, AuthError):
         return CREDENTIALS_FIX[system]
-    if isinstance(exc, UnreachableError | NotFoundError):
+    if isinstance(exc, UnreachableError | NotFoundError) or exc.code == "404" or "HTTP 404" in exc.detail:
         return URL_FIX[system]
     if isinstance(exc, ProtocolError):
         return (

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mappings.spec import MappingSpec
+from syncd.connectors.planningpme.assumptions import CONFIG_PATH
 from syncd.connectors.planningpme.client import PlanningPmeClient
 from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
 from syncd.connectors.planningpme.pagination import Page, PageIndexPaginator
-from syncd.errors import ProtocolError
+from syncd.errors import ProtocolError, RemoteError
 from syncd.preflight import Finding, Preflight
 
 SYSTEM = "planningpme"
@@ -58,12 +59,60 @@ def check_planningpme(
         fix='set planningpme.history_path to the account\'s history, or to "" to read in full every cycle'
         " (costs more requests); history_types / history_ops name its entry types",
     )
-    _check_markers(pre, specs, firsts)
+    _check_markers(pre, specs, firsts, {"event": events, "customer": customers})
     _check_date_form(pre, events, customers)
     _check_ids(pre, events.client, specs)
 
 
-def _check_markers(pre: Preflight, specs: Sequence[MappingSpec], firsts: Mapping[str, Any]) -> None:
+def _config_fields(client: PlanningPmeClient) -> Mapping[str, Any] | None:
+    """The custom field definitions ``/api/config`` lists by resource (``{"do": [{code, type}…]}``),
+    or None when it lists none or cannot be read (the field is then checked on a listed record)."""
+    label = f"GET /{CONFIG_PATH}"
+    try:
+        config = client.request("GET", label, CONFIG_PATH)
+    except RemoteError:
+        return None
+    found = config.get("customFields") if isinstance(config, Mapping) else None
+    return found if isinstance(found, Mapping) else None
+
+
+def _marker_finding(
+    code: str,
+    connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector,
+    first: Any,
+    defined: Mapping[str, Any] | None,
+) -> tuple[bool, str]:
+    entity = connector.entity
+    resource = connector.api.rsplit("/", 1)[-1]
+    listed = defined.get(resource) if defined is not None else None
+    if isinstance(listed, list):
+        codes = {str(f.get("code")): f for f in listed if isinstance(f, Mapping)}
+        if code in codes:
+            return (
+                True,
+                f"/{CONFIG_PATH} lists custom field {code} on {resource} (type {codes[code].get('type')})",
+            )
+        return (
+            False,
+            f"/{CONFIG_PATH} lists no custom field {code} on {resource} ({', '.join(codes) or 'none'})",
+        )
+    fields = first.get("fields") if isinstance(first, Mapping) else None
+    if isinstance(fields, Mapping) and code in fields:
+        return True, f"the listed {entity} carries custom field {code}"
+    return True, (
+        f"cannot be verified: /{CONFIG_PATH} lists no custom field definitions and "
+        + (f"no {entity} is listed" if first is None else f"the listed {entity} does not carry {code}")
+        + " (an unset field may be left out)"
+    )
+
+
+def _check_markers(
+    pre: Preflight,
+    specs: Sequence[MappingSpec],
+    firsts: Mapping[str, Any],
+    connectors: Mapping[str, PlanningPmeEventConnector | PlanningPmeCustomerConnector],
+) -> None:
+    defined = _config_fields(next(iter(connectors.values())).client)
     for spec in specs:
         entity = spec.planningpme_entity
         check = f"planningpme {entity} marker field {spec.planningpme_marker}"
@@ -72,22 +121,14 @@ def _check_markers(pre: Preflight, specs: Sequence[MappingSpec], firsts: Mapping
             pre.add(check, False, "not a custom field code", 'planningpme_marker = "fields.CODE"')
             continue
         code = found.group(1)
-        first = firsts.get(entity)
-        if first is None:
-            pre.add(check, True, f"cannot be verified: no {entity} listed to read its fields from")
-            continue
-        fields = first.get("fields")
-        if isinstance(fields, Mapping) and code in fields:
-            pre.add(check, True, f"the listed {entity} carries custom field {code}")
-        else:
-            pre.add(
-                check,
-                False,
-                f"the listed {entity} {first.get('key')} has no custom field {code}"
-                " (the API lists no custom field definitions; an unset field may also be left out)",
-                f"create a text custom field with code {code} on {entity}s in PlanningPME, or fix"
-                f" planningpme_marker of mapping {spec.name}",
-            )
+        ok, detail = _marker_finding(code, connectors[entity], firsts.get(entity), defined)
+        pre.add(
+            check,
+            ok,
+            detail,
+            f"create a text custom field with code {code} on {entity}s in PlanningPME, or fix"
+            f" planningpme_marker of mapping {spec.name}",
+        )
 
 
 def _check_date_form(
@@ -101,11 +142,12 @@ def _check_date_form(
     elif setting in seen:
         pre.add(check, True, f"writing {setting!r}, as the account's replies do")
     else:
+        # A warning, not a problem: the seed documents zoned dates in requests whatever the replies use.
         pre.add(
             check,
-            False,
-            f"syncd writes {setting!r} dates but the account's replies use {', '.join(seen)}",
-            f'set planningpme.date_format = "{seen[0]}"',
+            True,
+            f"warning: syncd writes {setting!r} dates but the account's replies use {', '.join(seen)};"
+            f' if it misreads them, set planningpme.date_format = "{seen[0]}"',
         )
 
 

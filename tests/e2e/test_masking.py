@@ -117,7 +117,7 @@ def test_the_cli_error_line(echoing_config: Path, capsys: pytest.CaptureFixture[
 def test_check(echoing_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = io.StringIO()
     assert main(["check", "--config", str(echoing_config)], out=out) == 3
-    assert "planfix task: credentials ok" in out.getvalue()
+    assert "ok      planfix credentials and data centre: " in out.getvalue()
     assert "credentials were refused" in out.getvalue()
     _assert_masked(out.getvalue())
     assert not any(part in capsys.readouterr().err for part in LEAKS)
