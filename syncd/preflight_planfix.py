@@ -54,6 +54,11 @@ def check_planfix(pre: Preflight, client: PlanfixClient, specs: Sequence[Mapping
 
     if not pre.attempt(SYSTEM, "planfix credentials and data centre", probe_tasks):
         return PlanfixTotals()
+    pre.add(
+        "planfix time zone",
+        True,
+        f"{client.zone.key}: not verified, the XML API reports no time zone (naive times are read in it)",
+    )
     for target, name in (("contact", "people"), ("company", "companies")):
 
         def probe_contacts(target: str = target, name: str = name) -> str:

@@ -59,21 +59,47 @@ def check_planningpme(
         fix='set planningpme.history_path to the account\'s history, or to "" to read in full every cycle'
         " (costs more requests); history_types / history_ops name its entry types",
     )
-    _check_markers(pre, specs, firsts, {"event": events, "customer": customers})
+    config = _read_config(events.client)
+    _check_markers(pre, specs, firsts, {"event": events, "customer": customers}, config)
+    _check_zone(pre, config, events.settings.timezone)
     _check_date_form(pre, events, customers)
     _check_ids(pre, events.client, specs)
 
 
-def _config_fields(client: PlanningPmeClient) -> Mapping[str, Any] | None:
-    """The custom field definitions ``/api/config`` lists by resource (``{"do": [{code, type}…]}``),
-    or None when it lists none or cannot be read (the field is then checked on a listed record)."""
-    label = f"GET /{CONFIG_PATH}"
+def _read_config(client: PlanningPmeClient) -> Mapping[str, Any]:
+    """``/api/config``, or nothing when it cannot be read (its uses below then say "not verified")."""
     try:
-        config = client.request("GET", label, CONFIG_PATH)
+        config = client.request("GET", f"GET /{CONFIG_PATH}", CONFIG_PATH)
     except RemoteError:
-        return None
-    found = config.get("customFields") if isinstance(config, Mapping) else None
+        return {}
+    return config if isinstance(config, Mapping) else {}
+
+
+def _config_fields(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The custom field definitions ``/api/config`` lists by resource (``{"do": [{code, type}…]}``),
+    or None when it lists none (the field is then looked for on a listed record)."""
+    found = config.get("customFields")
     return found if isinstance(found, Mapping) else None
+
+
+ZONE_KEYS = ("timeZone", "timezone", "TimeZone", "timeZoneId")
+
+
+def _check_zone(pre: Preflight, config: Mapping[str, Any], configured: str) -> None:
+    """Compares ``planningpme.timezone`` with the zone ``/api/config`` names, when it names one."""
+    check = "planningpme time zone"
+    reported = next((str(config[k]) for k in ZONE_KEYS if isinstance(config.get(k), str)), None)
+    if reported is None:
+        pre.add(check, True, f"{configured}: not verified, /{CONFIG_PATH} names no time zone")
+    elif reported == configured:
+        pre.add(check, True, f"{configured}, as /{CONFIG_PATH} reports")
+    else:
+        pre.add(
+            check,
+            False,
+            f"planningpme.timezone is {configured} but /{CONFIG_PATH} reports {reported}",
+            f'set planningpme.timezone = "{reported}"',
+        )
 
 
 def _marker_finding(
@@ -111,8 +137,9 @@ def _check_markers(
     specs: Sequence[MappingSpec],
     firsts: Mapping[str, Any],
     connectors: Mapping[str, PlanningPmeEventConnector | PlanningPmeCustomerConnector],
+    config: Mapping[str, Any],
 ) -> None:
-    defined = _config_fields(next(iter(connectors.values())).client)
+    defined = _config_fields(config)
     for spec in specs:
         entity = spec.planningpme_entity
         check = f"planningpme {entity} marker field {spec.planningpme_marker}"
