@@ -40,7 +40,8 @@ def check_planningpme(
 
     def probe(connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector) -> str:
         total, firsts[connector.entity] = _first(connector)
-        return f"{connector.api} answers with a page of {connector.entity}s ({total} in all)"
+        path = events.settings.event_list_path if connector is events else connector.api
+        return f"{path} answers with a page of {connector.entity}s ({total} in all)"
 
     if not pre.attempt(SYSTEM, "planningpme credentials and customer list", lambda: probe(customers)):
         return
