@@ -25,6 +25,8 @@ from syncd.errors import StateError
 from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging, redact
 from syncd.planner import GuardLimits
+from syncd.preflight import PROBLEM_EXIT, Preflight, as_json, as_lines, passed
+from syncd.preflight_run import run_preflight
 from syncd.report import RENDERERS, write_report
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
 from syncd.settings import Settings, load_settings, resolve_config_path
@@ -234,9 +236,6 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     """The read-only pre-flight (``syncd.preflight``): exit 0 only when every check passes."""
-    from syncd.preflight import PROBLEM_EXIT, Preflight, as_json, as_lines, passed
-    from syncd.preflight_run import run_preflight
-
     settings, base_dir = _load(args)
     specs = load_mappings(settings, base_dir)
     pre = Preflight()

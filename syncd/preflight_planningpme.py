@@ -49,9 +49,9 @@ def check_planningpme(
 
     def probe_history() -> str:
         found = events.probe_history()
-        if not found.usable:
+        if not found.usable and events.settings.history_path:
             raise ProtocolError(found.detail, system=SYSTEM)
-        return found.detail
+        return found.detail  # understood, or read in full by choice (history_path = "")
 
     pre.attempt(
         SYSTEM,

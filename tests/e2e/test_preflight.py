@@ -182,3 +182,10 @@ def test_a_date_form_other_than_the_account_writes_is_a_warning(world: World) ->
         code == 0
         and found["planningpme date form"]["detail"] == "writing 'local', as the account's replies do"
     )
+
+
+def test_no_history_by_choice_is_not_a_problem(world: World) -> None:
+    configure(world, {"planningpme": {"history_path": ""}})
+    code, found = results(world)
+    line = found["planningpme history"]
+    assert code == 0 and line["ok"] and "every cycle reads in full" in line["detail"]
