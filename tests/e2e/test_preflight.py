@@ -51,9 +51,11 @@ def problems(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: c for name, c in found.items() if not c["ok"]}
 
 
-def test_everything_passes_against_the_emulators(world: World) -> None:
+def test_everything_passes_against_the_emulators_and_nothing_is_written(world: World) -> None:
     seed(world)
+    world.reset_stats()
     code, text = check(world)
+    assert world.writes() == {"planfix": 0, "planningpme": 0}
     assert code == 0, text
     assert "problem" not in text
     for name in (
