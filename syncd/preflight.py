@@ -5,8 +5,8 @@ every check passes. Nothing here writes: the probes list one record, read refere
 send filters that match nothing. A check that cannot run because an earlier one failed (no
 credentials, no point asking for statuses) is not run and not reported as passed.
 
-The lines are masked (``redact``) and made printable where they are printed (``commands``), since
-a detail may quote what a server answered.
+The lines are masked (``redact``) here and made printable where they are printed (``commands``),
+since a detail may quote what a server answered.
 """
 
 from __future__ import annotations
@@ -83,12 +83,12 @@ def fix_for(system: str, exc: RemoteError) -> str:
     return f"see the detail; retry later if {system} is busy or down"
 
 
-class Finding(Exception):  # noqa: N818 (a result, not an error: it never leaves ``attempt``)
-    """A probe's "the account answered, and this is wrong", with its fix."""
+@dataclass(frozen=True)
+class Finding:
+    """What a probe returns when the account answered and the answer shows a problem."""
 
-    def __init__(self, detail: str, fix: str) -> None:
-        super().__init__(detail)
-        self.fix = fix
+    detail: str
+    fix: str
 
 
 @dataclass
@@ -101,14 +101,16 @@ class Preflight:
         self.checks.append(Check(check, ok, detail, "" if ok else fix))
         return ok
 
-    def attempt(self, system: str, check: str, probe: Callable[[], str], fix: str | None = None) -> bool:
-        """Run ``probe`` (which returns its detail); a ``RemoteError`` is a problem with its fix:
+    def attempt(
+        self, system: str, check: str, probe: Callable[[], str | Finding], fix: str | None = None
+    ) -> bool:
+        """Run ``probe``, which returns its detail or a ``Finding``; a ``RemoteError`` is a problem too:
         ``fix`` when the server understood the request and refused it, else the usual one."""
         try:
             detail = probe()
-        except Finding as found:
-            return self.add(check, False, str(found), found.fix)
         except RemoteError as exc:
             usual = isinstance(exc, AuthError | UnreachableError) or fix is None
             return self.add(check, False, redact(exc), fix_for(system, exc) if usual else str(fix))
+        if isinstance(detail, Finding):
+            return self.add(check, False, detail.detail, detail.fix)
         return self.add(check, True, detail)

@@ -106,11 +106,11 @@ def _check_ids(pre: Preflight, client: PlanfixClient, specs: Sequence[MappingSpe
     workers = _table_keys(specs, "workers", "lookup", "table")
     if workers:
 
-        def probe_users() -> str:
+        def probe_users() -> str | Finding:
             known = {u.id for u in reference.users(client)}
             missing = sorted(set(workers) - known, key=_id_order)
             if missing:
-                raise _missing(missing, "user", workers, len(known))
+                return _missing(missing, "user", workers, len(known))
             return (
                 f"the {len(workers)} users the workers tables name exist (user.getList: {len(known)} users)"
             )
@@ -119,11 +119,11 @@ def _check_ids(pre: Preflight, client: PlanfixClient, specs: Sequence[MappingSpe
     statuses = _table_keys(specs, "status", "value_map", "map")
     if statuses:
 
-        def probe_statuses() -> str:
+        def probe_statuses() -> str | Finding:
             known = reference.all_statuses(client)
             missing = sorted(set(statuses) - set(known), key=_id_order)
             if missing:
-                raise _missing(missing, "status", statuses, len(known))
+                return _missing(missing, "status", statuses, len(known))
             return f"the {len(statuses)} statuses the status map names exist in the account's task processes"
 
         pre.attempt(SYSTEM, "planfix statuses of the status map", probe_statuses)

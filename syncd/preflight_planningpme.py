@@ -205,12 +205,12 @@ def _check_ids(pre: Preflight, client: PlanningPmeClient, specs: Sequence[Mappin
             continue
         check = f"planningpme {name} keys of the mapping tables"
 
-        def probe(name: str = name, named: dict[str, str] = named) -> str:
+        def probe(name: str = name, named: dict[str, str] = named) -> str | Finding:
             known = _lookup_keys(client, name)
             missing = sorted(set(named) - known)
             if missing:
                 mappings = ", ".join(sorted({named[k] for k in missing}))
-                raise Finding(
+                return Finding(
                     f"no {name} with key {', '.join(missing)} in the account",
                     f"edit the table in mapping {mappings}: use keys the account has",
                 )
