@@ -191,3 +191,12 @@ def test_no_history_by_choice_is_not_a_problem(world: World) -> None:
     code, found = results(world)
     line = found["planningpme history"]
     assert code == 0 and line["ok"] and "every cycle reads in full" in line["detail"]
+
+
+def test_offline_checks_only_the_config_and_mappings(world: World) -> None:
+    configure(world, {"planfix": {"token": "wrong-token-123456"}})
+    code, text = check(world, "--offline", "--json")
+    assert code == 0
+    assert json.loads(text) == [
+        {"check": "config", "ok": True, "detail": "2 mappings: contacts, tasks", "fix": ""}
+    ]
