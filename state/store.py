@@ -911,28 +911,14 @@ def _old_audit(cutoff: datetime) -> Any:
     return select(AuditEntry.id).where(col(AuditEntry.at) < cutoff).order_by(col(AuditEntry.id))
 
 
-def _old_pushes(cutoff: datetime) -> Any:
-    return (
-        select(PushedChange.id)
-        .where(col(PushedChange.processed_at).is_not(None), col(PushedChange.processed_at) < cutoff)
-        .order_by(col(PushedChange.id))
-    )
+def _closed_before(model: Any, closed: Any) -> Callable[[datetime], Any]:
+    """Rows whose ``closed`` moment (processed, closed, resolved) lies before the cutoff: rows
+    still open (no such moment) are never pruned, however old."""
 
+    def query(cutoff: datetime) -> Any:
+        return select(model.id).where(col(closed).is_not(None), col(closed) < cutoff).order_by(col(model.id))
 
-def _old_intents(cutoff: datetime) -> Any:
-    return (
-        select(Intent.id)
-        .where(col(Intent.closed_at).is_not(None), col(Intent.closed_at) < cutoff)
-        .order_by(col(Intent.id))
-    )
-
-
-def _old_conflicts(cutoff: datetime) -> Any:
-    return (
-        select(Conflict.id)
-        .where(col(Conflict.resolved_at).is_not(None), col(Conflict.resolved_at) < cutoff)
-        .order_by(col(Conflict.id))
-    )
+    return query
 
 
 def _old_cycles(cutoff: datetime) -> Any:
@@ -949,9 +935,9 @@ def _old_cycles(cutoff: datetime) -> Any:
 
 _PRUNABLE: tuple[tuple[str, Any, Callable[[datetime], Any]], ...] = (
     ("audit_entry", AuditEntry, _old_audit),
-    ("pushed_change", PushedChange, _old_pushes),
-    ("intent", Intent, _old_intents),
-    ("conflict", Conflict, _old_conflicts),
+    ("pushed_change", PushedChange, _closed_before(PushedChange, PushedChange.processed_at)),
+    ("intent", Intent, _closed_before(Intent, Intent.closed_at)),
+    ("conflict", Conflict, _closed_before(Conflict, Conflict.resolved_at)),
     ("cycle", Cycle, _old_cycles),  # last: after their audit entries went
 )
 

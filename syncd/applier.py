@@ -26,6 +26,7 @@ import structlog
 from mappings.errors import MappingValueError
 from state.errors import LinkConflict
 from state.store import AuditRow, Store
+from syncd.cycle_links import link_state
 from syncd.errors import (
     AuthError,
     FatalRemoteError,
@@ -248,14 +249,7 @@ class Applier:
         row = self.store.link_by_planfix(self.pair.name, planfix_key)
         if row is None:
             return None
-        return LinkState(
-            row.planfix_key,
-            row.planningpme_key,
-            row.canonical,
-            row.planfix_hash,
-            row.planningpme_hash,
-            Echo.from_json(row.echo),
-        )
+        return link_state(row)
 
     def _hashes(self, op: Operation, written: set[Side], echo: Echo | None = None) -> dict[Side, str]:
         """Per side: the hash the record will read back with (written: the values written, and

@@ -53,14 +53,7 @@ class LinkSet:
             self.count = store.link_count(pair)
 
     def _add(self, row: LinkRow) -> None:
-        link = LinkState(
-            row.planfix_key,
-            row.planningpme_key,
-            row.canonical,
-            row.planfix_hash,
-            row.planningpme_hash,
-            Echo.from_json(row.echo),
-        )
+        link = link_state(row)
         for side in SIDES:
             self._by[side][link.key(side)] = link
             self._known[side].add(link.key(side))
@@ -162,3 +155,15 @@ class KnowsDeletions(Protocol):
     layer's ``LinkResolver`` has no need to)."""
 
     def deleted(self, entity: str, side: Side, key: str) -> bool: ...
+
+
+def link_state(row: LinkRow) -> LinkState:
+    """A stored link as the planner sees it."""
+    return LinkState(
+        row.planfix_key,
+        row.planningpme_key,
+        row.canonical,
+        row.planfix_hash,
+        row.planningpme_hash,
+        Echo.from_json(row.echo),
+    )
