@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--offline", action="store_true", help="do not contact the remote systems")
     check.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
 
+    init = sub.add_parser("init", help="write a starter syncd.toml and mappings from both accounts")
+    importlib.import_module("syncd.onboarding").add_options(init)
+
     demo = sub.add_parser("demo", help="run against built-in emulators with sample data and show the result")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long the daemon runs")
     demo.add_argument("--output", "-o", help="where to write the HTML report")
