@@ -98,6 +98,8 @@ def pair(planfix: Sequence[Ref], planningpme: Sequence[Ref], rules: Sequence[Rul
             pairs.append(Pair(ref, match, how))
             left.remove(ref)
             right.remove(match)
+    order = {ref.key: i for i, ref in enumerate(planfix)}
+    pairs.sort(key=lambda p: order[p.planfix.key])
     return Pairing(tuple(pairs), tuple(left), tuple(right))
 
 
