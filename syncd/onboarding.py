@@ -205,6 +205,24 @@ def _needs_a_person(result: Onboarding) -> bool:
     )
 
 
+def _settings(config_text: str, path: Path) -> Settings:
+    """Validates the keys and reads the secret files exactly as ``syncd run`` will; a problem is
+    told in terms of the options that set it, since the file does not exist yet."""
+    try:
+        return parse_settings(config_text, path.resolve(), env={})
+    except ConfigError as exc:
+        text = str(exc).replace(f"{path.resolve()}: ", "")
+        hints = [
+            f"{section}.{key} is {option}"
+            for option, section, key, _ in OPTIONS
+            if f"{section}.{key}" in text or f"{section}.{key.removesuffix('_file')}" in text
+        ]
+        raise ConfigError(
+            "the connection settings are incomplete or wrong (give them as options, or in"
+            f" the file --config names): {text}" + (f" ({'; '.join(hints)})" if hints else "")
+        ) from None
+
+
 def run_init(
     args: argparse.Namespace,
     out: TextIO,
@@ -216,8 +234,7 @@ def run_init(
     _refuse_existing(targets)
     sections = connection_sections(args)
     config_text = render_config(sections, MAPPING_NAMES)
-    # Validates the keys and reads the secret files exactly as `syncd run` will.
-    settings = parse_settings(config_text, (directory / CONFIG_NAME).resolve(), env={})
+    settings = _settings(config_text, directory / CONFIG_NAME)
     print("reading the Planfix account's users, statuses and custom fields…", file=out)
     planfix = planfix_reader(settings)
     print("reading the PlanningPME account's resources, categories and custom fields…", file=out)

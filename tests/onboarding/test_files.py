@@ -4,11 +4,13 @@ files that still parse; and the inputs it refuses (inline secrets, other section
 from __future__ import annotations
 
 import argparse
+import io
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from syncd.cli import main
 from syncd.errors import ConfigError
 from syncd.onboarding import connection_sections, plan_onboarding
 from syncd.onboarding_files import contacts_mapping, tasks_mapping
@@ -66,3 +68,15 @@ def test_a_partial_config_with_inline_secrets_or_other_sections_is_refused(
 def test_file_references_of_a_partial_config_are_made_absolute(tmp_path: Path) -> None:
     found = connection_sections(_args(tmp_path, '[planningpme]\nbrand = "x"\napp_key_file = "keys/app"\n'))
     assert found["planningpme"] == {"brand": "x", "app_key_file": str(tmp_path.resolve() / "keys" / "app")}
+
+
+def test_missing_connection_settings_are_named_by_their_options_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(["init", "--out", str(out), "--planfix-account", "a", "--brand", "b"], io.StringIO())
+    said = capsys.readouterr().err
+    assert code == 2
+    assert "planfix.api_key" in said and "--planfix-api-key-file" in said
+    assert "--app-key-file" in said and "--password-file" in said
+    assert not out.exists()
