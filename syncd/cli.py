@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 
 from syncd.errors import SyncdError
 from syncd.logs import redact
+from syncd.onboarding_options import add_options as add_init_options
 from syncd.terminal import printable
 
 EMULATORS = ("planfix", "planningpme")
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
 
     init = sub.add_parser("init", help="write a starter syncd.toml and mappings from both accounts")
-    importlib.import_module("syncd.onboarding").add_options(init)
+    add_init_options(init)
 
     demo = sub.add_parser("demo", help="run against built-in emulators with sample data and show the result")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long the daemon runs")

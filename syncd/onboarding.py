@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from syncd.errors import ConfigError
 from syncd.onboarding_files import Markers, contacts_mapping, render_config, tasks_mapping
+from syncd.onboarding_options import FILE_KEYS, OPTIONS, option_dest
 from syncd.onboarding_pairing import Pairing, Ref, normal_name, pair_people, pair_statuses
 from syncd.onboarding_read import (
     CustomField,
@@ -37,33 +38,6 @@ SECRET_KEYS = {
 }
 PLANFIX_MARKER_NAME = "planningpme key"
 PLANNINGPME_MARKER_WORD = "planfix"
-
-OPTIONS: tuple[tuple[str, str, str, str], ...] = (
-    # (option, section, key, help)
-    ("--planfix-url", "planfix", "url", "Planfix XML API URL (default https://api.planfix.com/xml/)"),
-    ("--planfix-account", "planfix", "account", "Planfix account name (the NAME of NAME.planfix.com)"),
-    ("--planfix-api-key-file", "planfix", "api_key_file", "file holding the Planfix API key"),
-    ("--planfix-token-file", "planfix", "token_file", "file holding the Planfix user token"),
-    ("--planfix-timezone", "planfix", "timezone", "the Planfix account's time zone (IANA name)"),
-    ("--planningpme-url", "planningpme", "url", "PlanningPME API URL (default https://api.planningpme.com)"),
-    ("--brand", "planningpme", "brand", "PlanningPME brand (account) name"),
-    ("--app-key-file", "planningpme", "app_key_file", "file holding the PlanningPME application key"),
-    ("--username", "planningpme", "username", "PlanningPME user name"),
-    ("--password-file", "planningpme", "password_file", "file holding the PlanningPME password"),
-    ("--planningpme-timezone", "planningpme", "timezone", "the PlanningPME account's time zone (IANA)"),
-)
-FILE_KEYS = frozenset(key for _, _, key, _ in OPTIONS if key.endswith("_file")) | {"password_file"}
-
-
-def add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", "-c", help="a partial syncd.toml with the [planfix] and [planningpme] connection keys"
-    )
-    parser.add_argument("--out", required=True, help="directory to write syncd.toml and the mappings into")
-    for option, _, key, text in OPTIONS:
-        parser.add_argument(
-            option, dest=f"init_{option[2:].replace('-', '_')}", help=text, metavar=key.upper()
-        )
 
 
 def _partial(path: Path) -> dict[str, dict[str, Any]]:
@@ -99,7 +73,7 @@ def connection_sections(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     config = getattr(args, "config", None)
     sections = _partial(Path(config)) if config else {name: {} for name in SECRET_KEYS}
     for option, section, key, _ in OPTIONS:
-        value = getattr(args, f"init_{option[2:].replace('-', '_')}", None)
+        value = getattr(args, option_dest(option), None)
         if value is not None:
             sections[section][key] = str(Path(value).resolve()) if key in FILE_KEYS else value
     where = f"{config}" if config else "the options"
@@ -223,12 +197,7 @@ def _settings(config_text: str, path: Path) -> Settings:
         ) from None
 
 
-def run_init(
-    args: argparse.Namespace,
-    out: TextIO,
-    planfix_reader: Callable[[Settings], PlanfixReference] = read_planfix,
-    planningpme_reader: Callable[[Settings], PlanningPmeReference] = read_planningpme,
-) -> int:
+def run_init(args: argparse.Namespace, out: TextIO) -> int:
     directory = Path(args.out)
     targets = [directory / CONFIG_NAME, *(directory / name for name in MAPPING_NAMES)]
     _refuse_existing(targets)
@@ -236,9 +205,9 @@ def run_init(
     config_text = render_config(sections, MAPPING_NAMES)
     settings = _settings(config_text, directory / CONFIG_NAME)
     print("reading the Planfix account's users, statuses and custom fields…", file=out)
-    planfix = planfix_reader(settings)
+    planfix = read_planfix(settings)
     print("reading the PlanningPME account's resources, categories and custom fields…", file=out)
-    pme = planningpme_reader(settings)
+    pme = read_planningpme(settings)
     result = plan_onboarding(planfix, pme)
     texts = [config_text, tasks_mapping(result.people, result.statuses, result.task_markers)]
     texts.append(contacts_mapping(result.contact_markers))
