@@ -213,8 +213,15 @@ def run_init(args: argparse.Namespace, out: TextIO) -> int:
     texts.append(contacts_mapping(result.contact_markers))
     directory.mkdir(parents=True, exist_ok=True)
     _refuse_existing(targets)
-    for path, text in zip(targets, texts, strict=True):
-        _write_new(path, text)
+    written: list[Path] = []
+    try:
+        for path, text in zip(targets, texts, strict=True):
+            _write_new(path, text)
+            written.append(path)
+    except ConfigError:
+        for path in written:  # all or nothing: a half-written set would be refused next time
+            path.unlink(missing_ok=True)
+        raise
     for line in _summary(result):
         print(line, file=out)
     print(f"wrote {', '.join(str(p) for p in targets)}", file=out)

@@ -80,7 +80,8 @@ def _markers(text: str, markers: Markers, entity: str, where: str) -> str:
         listed = ", ".join(markers.planfix_candidates) or "none found"
         planfix = (
             f"# {TODO}: no Planfix {entity} String custom field named like 'PlanningPME key'; create one,\n"
-            f"# or pick one of the String fields found ({listed}), and put its id here:\n"
+            f"# or pick one of the String fields a {entity} card shows ({listed}; the XML API lists custom\n"
+            f"# fields only on a card: so an account without a {entity} shows none), put its id here:\n"
             'planfix_marker = "customData[0]"'
         )
     if markers.planningpme is not None:

@@ -38,14 +38,14 @@ def test_an_account_without_marker_fields_gets_todo_lines_naming_the_string_fiel
     tasks = tasks_mapping(result.people, result.statuses, result.task_markers)
     parsed = tomllib.loads(tasks)
     assert parsed["planfix_marker"] == "customData[0]"
-    assert "pick one of the String fields found (301 'Address')" in tasks
+    assert "pick one of the String fields a task card shows (301 'Address';" in tasks
     assert "Price" not in tasks
     assert "TODO(syncd init): Planfix statuses not paired: 9 'Waiting'" in tasks
     assert 'the id of the status that means "canceled"' in tasks
     workers = next(f for f in parsed["fields"] if f["name"] == "workers")
     assert workers["params"] == {"table": {"7": "R1"}, "labels": {"R1": "ANA  lópez"}}
     contacts = contacts_mapping(result.contact_markers)
-    assert "String fields found (none found)" in contacts
+    assert "contact card shows (none found;" in contacts
     assert tomllib.loads(contacts)["planningpme_marker"] == "fields.TODO"
 
 
