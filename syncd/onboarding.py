@@ -29,6 +29,7 @@ from syncd.onboarding_read import (
     read_planningpme,
 )
 from syncd.settings import Settings, parse_settings
+from syncd.terminal import printable
 
 CONFIG_NAME = "syncd.toml"
 MAPPING_NAMES = ("tasks.toml", "contacts.toml")
@@ -223,7 +224,7 @@ def run_init(args: argparse.Namespace, out: TextIO) -> int:
             path.unlink(missing_ok=True)
         raise
     for line in _summary(result):
-        print(line, file=out)
+        print(printable(line), file=out)  # names are the accounts' text
     print(f"wrote {', '.join(str(p) for p in targets)}", file=out)
     if _needs_a_person(result):
         print(

@@ -7,6 +7,7 @@ default stays; what could not be paired is written as comments where a person wi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def _header(name: str) -> str:
 def _left(what: str, refs: Sequence[Ref]) -> list[str]:
     if not refs:
         return []
-    items = ", ".join(f"{r.key} {r.name!r}" + (f" <{r.email}>" if r.email else "") for r in refs)
+    items = ", ".join(f"{r.key} {r.name!r}" + (f" <{r.email!r}>" if r.email else "") for r in refs)
     return [f"# {TODO}: {what} not paired: {items}"]
 
 
@@ -97,8 +98,10 @@ def _markers(text: str, markers: Markers, entity: str, where: str) -> str:
     return _replace(text, r'^planningpme_marker = "[^"]*"', pme, where)
 
 
-def _quoted(key: str) -> str:
-    return toml_value(key)
+def _quoted(text: str) -> str:
+    """A TOML basic string of remote text: JSON's escapes (``\\n``, ``\\u001b``…) are TOML's, so a
+    name with a quote, a newline or a control character stays one value."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def tasks_mapping(people: Pairing, statuses: Pairing, markers: Markers) -> str:

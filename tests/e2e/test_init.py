@@ -83,7 +83,7 @@ def test_init_writes_a_config_that_checks_and_syncs_then_refuses_to_overwrite(
     contacts = tomllib.loads((out / "contacts.toml").read_text())
     assert contacts["planfix_marker"] == "customData[201]"
     mapping_text = (out / "tasks.toml").read_text()
-    assert "Planfix users not paired: 6 'Пётр Сидоров'" in mapping_text
+    assert "Planfix users not paired: 6 'Пётр Сидоров' <'p.sidorov@example.ru'>" in mapping_text
     assert "PlanningPME resources not paired: R6 'Carlos Ruiz'" in mapping_text
     assert "not paired: Planfix user 6 Пётр Сидоров" in said
     assert "not paired: PlanningPME resource R6 Carlos Ruiz" in said
