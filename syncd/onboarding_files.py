@@ -67,10 +67,15 @@ def _header(name: str) -> str:
     )
 
 
+def _key(ref: Ref) -> str:
+    """A key as a comment may hold it: as it is, or quoted when it has a line break or a control."""
+    return ref.key if ref.key.isprintable() else repr(ref.key)
+
+
 def _left(what: str, refs: Sequence[Ref]) -> list[str]:
     if not refs:
         return []
-    items = ", ".join(f"{r.key} {r.name!r}" + (f" <{r.email!r}>" if r.email else "") for r in refs)
+    items = ", ".join(f"{_key(r)} {r.name!r}" + (f" <{r.email!r}>" if r.email else "") for r in refs)
     return [f"# {TODO}: {what} not paired: {items}"]
 
 
@@ -118,7 +123,8 @@ def tasks_mapping(people: Pairing, statuses: Pairing, markers: Markers) -> str:
     status_map = ", ".join(f"{_quoted(p.planfix.key)} = {_quoted(p.planningpme.key)}" for p in statuses.pairs)
     status_lines = [
         *(
-            f"# {p.planfix.key} {p.planfix.name!r} = {p.planningpme.key} {p.planningpme.name!r} (by {p.how})"
+            f"# {_key(p.planfix)} {p.planfix.name!r} = {_key(p.planningpme)} {p.planningpme.name!r}"
+            f" (by {p.how})"
             for p in statuses.pairs
         ),
         *_left("Planfix statuses", statuses.planfix_left),

@@ -85,9 +85,10 @@ def test_missing_connection_settings_are_named_by_their_options_and_nothing_is_w
 def test_remote_names_with_quotes_newlines_or_escapes_stay_one_toml_value() -> None:
     name = 'Eve "x"\nplanfix_marker = "customData[1]"\x1b[2J'
     planfix = PlanfixReference((Ref("1", name), Ref("2", "Bob", name)), (Ref("1", "New"),), (), ())
-    pme = PlanningPmeReference((Ref("R1", name),), (Ref("C1", "New"),), {})
+    pme = PlanningPmeReference((Ref("R1", name), Ref('R9\nx = "y"', "Zed")), (Ref("C1", "New"),), {})
     result = plan_onboarding(planfix, pme)
     parsed = tomllib.loads(tasks_mapping(result.people, result.statuses, result.task_markers))
     workers = next(f for f in parsed["fields"] if f["name"] == "workers")
     assert workers["params"]["labels"] == {"R1": name}
+    assert "x" not in parsed
     assert parsed["planfix_marker"] == "customData[0]"
