@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 
 from syncd.errors import SyncdError
 from syncd.logs import redact
+from syncd.onboarding_options import add_options as add_init_options
 from syncd.terminal import printable
 
 EMULATORS = ("planfix", "planningpme")
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(check)
     check.add_argument("--offline", action="store_true", help="do not contact the remote systems")
     check.add_argument("--json", action="store_true", help="print the checks as JSON, for scripts")
+
+    init = sub.add_parser("init", help="write a starter syncd.toml and mappings from both accounts")
+    add_init_options(init)
 
     demo = sub.add_parser("demo", help="run against built-in emulators with sample data and show the result")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long the daemon runs")

@@ -250,6 +250,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if passed(pre.checks) else PROBLEM_EXIT
 
 
+def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
+    from syncd.onboarding import run_init
+
+    return run_init(args, out)
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from syncd.demo import run_demo
 
@@ -262,4 +268,5 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "check": cmd_check,
     "retry": cmd_retry,
     "demo": cmd_demo,
+    "init": cmd_init,
 }

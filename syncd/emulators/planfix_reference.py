@@ -9,12 +9,30 @@ mapping table names exist.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Final
+
 from lxml import etree
 
 from syncd.emulators.planfix_context import Element, MethodContext, part
 from syncd.emulators.planfix_model import PROCESSES, STATUSES, USERS
 from syncd.emulators.planfix_params import ApiError, integer, paging, required
 from syncd.emulators.planfix_render import list_element, sub
+
+USER_EMAILS: Final = MappingProxyType(
+    {
+        1: "Ivan.Petrov@example.com",
+        2: "maria.garcia@example.com",
+        3: "o.smirnov@example.ru",
+        5: "ana.lopez@example.com",
+        6: "p.sidorov@example.ru",
+    }
+)
+"""The users' e-mails (``user.get.md``: ``email``), so ``syncd init`` can pair users with the
+PlanningPME emulator's resources: by e-mail for 1, 2 and 5 (case ignored), by name for 3 and 4."""
+LISTED_ONLY_USERS: Final = MappingProxyType({6: "Пётр Сидоров"})
+"""A user no resource matches, listed by ``user.getList`` only (no task names him), so
+``syncd init`` has one user it cannot pair."""
 
 
 def _user(user_id: int, full_name: str) -> Element:
@@ -23,6 +41,7 @@ def _user(user_id: int, full_name: str) -> Element:
     sub(el, "id", user_id)
     sub(el, "name", first)
     sub(el, "lastName", last)
+    sub(el, "email", USER_EMAILS.get(user_id, ""))
     sub(el, "status", "ACTIVE")
     return el
 
@@ -30,7 +49,7 @@ def _user(user_id: int, full_name: str) -> Element:
 def user_get_list(ctx: MethodContext, req: Element) -> list[Element]:
     """``<users count totalCount><user>…`` by pages of at most 100 (``pageCurrent`` from 1)."""
     page = paging(req)
-    found = sorted(USERS.items())
+    found = sorted({**USERS, **LISTED_ONLY_USERS}.items())
     chunk = found[(page.page - 1) * page.size : page.page * page.size]
     return [list_element("users", [_user(i, n) for i, n in chunk], len(found), ctx.style)]
 

@@ -32,16 +32,23 @@ def _items(pairs: tuple[tuple[str, str], ...], **extra: str) -> tuple[LookupItem
     return tuple(LookupItem(key, label, tuple(extra.items())) for key, label in pairs)
 
 
-RESOURCES: Final = _items(
-    (
-        ("R1", "Иван Петров"),
-        ("R2", "María García"),
-        ("R3", "Олег Смирнов"),
-        ("R4", "John Smith"),
-        ("R5", "Ana López"),
-    ),
-    type="Human",
+def _resource(key: str, label: str, email: str) -> LookupItem:
+    extra = (("type", "Human"), *((("email", email),) if email else ()))
+    return LookupItem(key, label, extra)
+
+
+RESOURCES: Final = (
+    _resource("R1", "Иван Петров", "ivan.petrov@example.com"),
+    _resource("R2", "María García", "Maria.Garcia@Example.com"),
+    _resource("R3", "Олег Смирнов", ""),
+    _resource("R4", "John Smith", "j.smith@example.org"),
+    _resource("R5", "Ana López", "ana.lopez@example.com"),
 )
+"""People to plan (the seeded events' resources). Their e-mails and names pair them with the
+Planfix emulator's users for ``syncd init``: by e-mail (case ignored) R1, R2, R5, by name R3, R4."""
+UNPAIRED_RESOURCE: Final = _resource("R6", "Carlos Ruiz", "carlos.ruiz@example.com")
+"""A resource no Planfix user matches, listed by ``/api/resource`` only (no seeded event has it),
+so ``syncd init`` has one it cannot pair."""
 CATEGORIES: Final = _items(
     (("C1", "To do"), ("C2", "In progress"), ("C3", "Done"), ("C4", "Cancelled"), ("C5", "Draft")),
 )
@@ -51,7 +58,7 @@ DEPARTMENTS: Final = _items((("D1", "Servicio técnico"), ("D2", "Oficina")))
 
 LOOKUPS: Final = MappingProxyType(
     {
-        "resource": RESOURCES,
+        "resource": (*RESOURCES, UNPAIRED_RESOURCE),
         "category": CATEGORIES,
         "project": PROJECTS,
         "task": TASK_TYPES,

@@ -17,10 +17,11 @@ def test_user_get_list_reply_shape(planfix: Planfix) -> None:
     root = ok(planfix.raw(req("user.getList", "<pageCurrent>1</pageCurrent><pageSize>2</pageSize>")))
     users = root.find("users")
     assert users is not None
-    assert (users.get("count"), users.get("totalCount")) == ("2", "5")
+    assert (users.get("count"), users.get("totalCount")) == ("2", "6")
     assert [u.findtext("id") for u in users.findall("user")] == ["1", "2"]
     second = ok(planfix.raw(req("user.getList", "<pageCurrent>3</pageCurrent><pageSize>2</pageSize>")))
-    assert [u.findtext("id") for u in second.findall("users/user")] == ["5"]
+    assert [u.findtext("id") for u in second.findall("users/user")] == ["5", "6"]
+    assert users.findall("user")[1].findtext("email") == "maria.garcia@example.com"
 
 
 def test_task_status_get_set_list_reply_shape(planfix: Planfix) -> None:
@@ -56,7 +57,7 @@ def test_the_reader_lists_users_and_every_status(planfix: Planfix) -> None:
     client = _client(planfix)
     try:
         users = reference.users(client)
-        assert [u.id for u in users] == ["1", "2", "3", "4", "5"]
+        assert [u.id for u in users] == ["1", "2", "3", "4", "5", "6"]
         assert users[1].name == "María García"
         assert sorted(reference.all_statuses(client), key=int) == ["1", "2", "3", "4", "5"]
         assert [p.id for p in reference.status_sets(client)] == ["1", "2"]

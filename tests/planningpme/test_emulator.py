@@ -298,7 +298,7 @@ def test_sort_info_combines_keys_and_directions(pme: Pme) -> None:
 def test_lookups_and_config(pme: Pme) -> None:
     with pme.api() as api:
         resources = api.get("resource").json()
-        assert [r["key"] for r in resources["items"]] == ["R1", "R2", "R3", "R4", "R5"]
+        assert [r["key"] for r in resources["items"]] == ["R1", "R2", "R3", "R4", "R5", "R6"]
         assert resources["items"][0]["label"] == "Иван Петров"
         categories = {c["key"]: c["label"] for c in api.get("category").json()["items"]}
         assert categories == {
