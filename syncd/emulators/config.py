@@ -9,20 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from syncd.toml_text import toml_value
+
 Sections = Mapping[str, Mapping[str, Any]]
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} into the emulator config")
 
 
 def emulator_config(
@@ -51,5 +40,5 @@ def emulator_config(
     lines = ["# syncd against the built-in emulators (their documented demo credentials)."]
     for name, keys in merged.items():
         lines.append(f"\n[{name}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in keys.items())
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in keys.items())
     return "\n".join(lines) + "\n"
