@@ -16,6 +16,7 @@ from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector,
 from syncd.connectors.planningpme.pagination import Page, PageIndexPaginator
 from syncd.errors import ProtocolError, RemoteError
 from syncd.preflight import Finding, Preflight
+from syncd.preflight_description import check_description
 
 SYSTEM = "planningpme"
 _FIELD_CODE = re.compile(r"^fields\.([A-Za-z0-9_]+)$")
@@ -65,6 +66,7 @@ def check_planningpme(
     _check_zone(pre, config, events.settings.timezone)
     _check_date_form(pre, events, customers)
     _check_ids(pre, events.client, specs)
+    check_description(pre, events.client, events.settings, specs)
 
 
 def _read_config(client: PlanningPmeClient) -> Mapping[str, Any]:

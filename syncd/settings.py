@@ -132,6 +132,8 @@ class PlanningPmeSettings(_Section):
     event_list_path: str = pme.EVENT_LIST_PATH
     customers_path: str = pme.CUSTOMERS_PATH
     history_path: str = pme.HISTORY_PATH
+    api_description_path: str = pme.API_DESCRIPTION_PATH
+    """Where `syncd check` looks for the account's machine-readable API description ("" = nowhere)."""
     """Empty: the account has no history; every cycle reads the events and customers in full."""
     event_list_body: dict[str, Any] = Field(default_factory=lambda: dict(pme.EVENT_LIST_BODY))
     event_date_fields: list[str] = Field(default_factory=lambda: list(pme.EVENT_DATE_FIELDS))
@@ -145,7 +147,7 @@ class PlanningPmeSettings(_Section):
     _paths = field_validator("events_path", "event_list_path", "customers_path")(
         classmethod(lambda cls, v: pme.check_path(v))
     )
-    _history = field_validator("history_path")(
+    _history = field_validator("history_path", "api_description_path")(
         classmethod(lambda cls, v: pme.check_path(v, allow_empty=True))
     )
     _body = field_validator("event_list_body", mode="before")(

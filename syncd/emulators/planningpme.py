@@ -33,6 +33,7 @@ from syncd.emulators.common import (
     control_routes,
     serve_forever,
 )
+from syncd.emulators.planningpme_description import DESCRIPTION_PATH, api_description
 from syncd.emulators.planningpme_gate import RateGate, TokenBook
 from syncd.emulators.planningpme_http import (
     BAD_APPKEY,
@@ -101,6 +102,10 @@ class EmulatorOptions:
     names or numbers either way."""
     defaults: WriteDefaults = field(default_factory=WriteDefaults)
     """What the emulator fills in or normalises on a write, as PlanningPME does (assumptions)."""
+    api_description: bool = True
+    """Serve a Swagger description at ``/{brand}/swagger/docs/v1`` (``syncd check`` reads it)."""
+    api_description_omit: tuple[str, ...] = ()
+    """Record properties the description leaves out (to test what ``syncd check`` reports)."""
 
 
 Handler = Callable[[Call], Response]
@@ -329,6 +334,16 @@ class PlanningPmeEmulator:
                 Route(f"/{{brand}}/api/{name}/{{key}}", self._api(f"GET /api/{name}/{{key}}", lookup_one))
             )
         methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        schemas = {"Do": event_props, "Customer": customer_props}
+
+        def description(call: Call) -> Response:
+            if not self.options.api_description:
+                raise LookupError(NO_RESOURCE)
+            return ok(api_description(routes, schemas, self.options.api_description_omit))
+
+        routes.append(
+            Route(f"/{{brand}}/{DESCRIPTION_PATH}", self._api(f"GET /{DESCRIPTION_PATH}", description))
+        )
         routes.append(Route("/{brand}/api/{rest:path}", self._unknown, methods=methods))
         return routes
 
@@ -396,6 +411,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="enums as numbers in replies and /api/config (an older API version)",
     )
+    parser.add_argument(
+        "--no-api-description",
+        action="store_true",
+        help="serve no Swagger description at /{brand}/swagger/docs/v1 (syncd check then says so)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> EmulatorOptions:
@@ -420,6 +440,7 @@ def options_from_args(args: argparse.Namespace) -> EmulatorOptions:
         history_shape=args.history_shape,
         reply_dates=args.reply_dates,
         numeric_enums=bool(args.numeric_enums),
+        api_description=not args.no_api_description,
     )
 
 

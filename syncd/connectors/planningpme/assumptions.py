@@ -25,6 +25,9 @@ HISTORY_PATH: Final = "api/history"
 """``GET ?since=`` → entries of changes (assumed); an empty path means the account has none."""
 CONFIG_PATH: Final = "api/config"
 """The enumerations (published)."""
+API_DESCRIPTION_PATH: Final = "swagger/docs/v1"
+"""The machine-readable description behind the account's interactive documentation
+(``/{brand}/doc/index``): Swashbuckle's default place (assumed); empty = do not look for one."""
 
 DATE_FROM: Final = "{date_from}"
 DATE_TO: Final = "{date_to}"
