@@ -102,6 +102,8 @@ class EmulatorOptions:
     names or numbers either way."""
     defaults: WriteDefaults = field(default_factory=WriteDefaults)
     """What the emulator fills in or normalises on a write, as PlanningPME does (assumptions)."""
+    config_zone: bool = False
+    """``/api/config`` names the account's time zone (``timeZone``), which ``syncd check`` compares."""
     api_description: bool = True
     """Serve a Swagger description at ``/{brand}/swagger/docs/v1`` (``syncd check`` reads it)."""
     api_description_omit: tuple[str, ...] = ()
@@ -305,7 +307,8 @@ class PlanningPmeEmulator:
             return ok(page)
 
         def config(call: Call) -> Response:
-            return ok(config_document(self.options.numeric_enums))
+            zone = self.options.timezone if self.options.config_zone else None
+            return ok(config_document(self.options.numeric_enums, zone))
 
         routes = [
             Route("/{brand}/token", self._token, methods=["POST"]),

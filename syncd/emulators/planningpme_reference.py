@@ -110,10 +110,12 @@ def enum_name(enum: str, value: object) -> object:
     return value
 
 
-def config_document(numeric: bool = False) -> dict[str, Any]:
+def config_document(numeric: bool = False, zone: str | None = None) -> dict[str, Any]:
     """What ``GET /api/config`` answers: enums as strings (the current version) or as numbers (an
-    older one: ``"All": 0``), and the custom field codes."""
+    older one: ``"All": 0``), and the custom field codes; with ``zone``, a ``timeZone`` too (no
+    published page says the real one names its zone: an option, so both cases are tested)."""
     return {
+        **({"timeZone": zone} if zone else {}),
         "version": CONFIG_VERSION,
         "enums": {
             name: {member: (i if numeric else member) for i, member in enumerate(members)}

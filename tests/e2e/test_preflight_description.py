@@ -1,12 +1,17 @@
-"""``syncd check`` against the account's machine-readable API description (issue 15): every
-operation and field syncd uses is looked up there, and what it does not list is named; an account
-that serves no description is not a problem, only "not verified"."""
+"""``syncd check`` failure modes that need an emulator of their own (issue 15): the account's
+machine-readable API description (every operation and field syncd uses is looked up there, and what
+it does not list is named; an account that serves none is "not verified", not a problem), a time
+zone the account reports otherwise, an account that cannot be reached."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
+from syncd.connectors.http import RetryPolicy
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
@@ -55,3 +60,26 @@ def test_looking_for_none_is_a_choice(world: World) -> None:
     with planningpme_with(world, EmulatorOptions(hourly_limit=0), api_description_path=""):
         _, found = results(world)
     assert found[CHECK]["ok"] and "not looked for" in found[CHECK]["detail"]
+
+
+def test_a_time_zone_the_account_reports_otherwise_is_a_problem(world: World) -> None:
+    options = EmulatorOptions(hourly_limit=0, config_zone=True)  # Europe/Madrid
+    with planningpme_with(world, options, timezone="Europe/Paris"):
+        _, found = results(world)
+    line = found["planningpme time zone"]
+    assert not line["ok"] and "Europe/Madrid" in line["detail"] and "planningpme.timezone" in line["fix"]
+    with planningpme_with(world, options, timezone="Europe/Madrid"):
+        _, found = results(world)
+    assert found["planningpme time zone"]["ok"]
+
+
+def test_an_unreachable_account_names_its_url(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, rng: 0.0)
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        sections = {"planfix": {"requests_per_second": 50}}
+        world.config_path.write_text(emulator_config(world.planfix.base_url, closed, sections))
+        code, found = results(world)
+    line = found["planningpme credentials and customer list"]
+    assert code != 0 and not line["ok"] and "planningpme.url" in line["fix"]
