@@ -115,6 +115,14 @@ class Mapper:
         raises ``MappingValueError`` naming the field (that record only is affected)."""
         return {name: f.read(side, record, self.ctx) for name, f in self._fields.items() if f.reads(side)}
 
+    def needs_current(self, side: Side, fields: Iterable[str]) -> bool:
+        """Whether writing ``fields`` to ``side`` keeps part of the record as it is now (see
+        ``payload``): the writer must then read the record first if it has no copy."""
+        return any(
+            (bound := self._bound(name)).writes(side) and bound.transform.keeps_current(side)
+            for name in fields
+        )
+
     def payload(
         self,
         side: Side,

@@ -128,6 +128,9 @@ class Lookup(Transform[LookupParams]):
     def _is_list(self) -> bool:
         return self.shape.planfix[:1] != () and self.shape.planfix[0].kind == "refs"
 
+    def keeps_current(self, side: Side) -> bool:
+        return self._is_list()  # references the table does not name are kept
+
     def check_side(self, side: Side, slots: tuple[Slot, ...], direction: Direction) -> str | None:
         if self._is_list():
             return expect_single(self.name, side, slots, frozenset({"refs"}), "list-of-references")

@@ -166,6 +166,9 @@ class Phone(Transform[PhoneParams]):
     def check_side(self, side: Side, slots: tuple[Slot, ...], direction: Direction) -> str | None:
         return expect_single(self.name, side, slots, SCALAR_KINDS | {"phones"}, "phone (or phones list)")
 
+    def keeps_current(self, side: Side) -> bool:
+        return self.shape.of(side)[0].kind == "phones"  # the other numbers of the list are kept
+
     def forward(self, side: Side, values: Sequence[Any], ctx: MappingContext) -> Any:
         value = values[0]
         if self.shape.of(side)[0].kind == "phones":

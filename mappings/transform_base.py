@@ -89,6 +89,11 @@ class Transform(ABC, Generic[P]):
     def check_params(self, direction: Direction) -> list[Problem]:
         return []
 
+    def keeps_current(self, side: Side) -> bool:
+        """Whether ``inverse`` keeps part of the record as it is now (values the mapping cannot
+        translate), so writing this field without the ``current`` record would drop them."""
+        return False
+
     def flag_positions(self, side: Side) -> frozenset[int]:
         """Positions of paths this transform may share with other fields (boolean flags that
         several fields set together, such as PlanningPME ``allDay``)."""

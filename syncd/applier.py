@@ -333,15 +333,23 @@ class Applier:
         key = op.key(op.target)
         assert key is not None
         seen = self.observed.get((op.target, key))
+        current = seen.native if seen else None
+        fields = [c.field for c in op.changes]
+        connector = self.pair.connectors[op.target]
+        if current is None and self.pair.mapper.needs_current(op.target, fields):
+            # A field that keeps what the mapping cannot translate (a second phone, a resource no
+            # table names) is written from the record as it is: read it, as the cycle did not.
+            found = connector.get(key)
+            if found is None:
+                raise NotFoundError(f"{op.target} {key} does not exist", system=op.target)
+            current = found.data
         # Values the target holds by itself are written as it holds them (a reopen writes back
         # the default status its record had); any other update never names those fields.
         values = {**op.canonical, **op.echo.held.get(op.target, {})}
-        payload = self.pair.mapper.payload(
-            op.target, values, [c.field for c in op.changes], current=seen.native if seen else None
-        )
+        payload = self.pair.mapper.payload(op.target, values, fields, current=current)
         if op.rule == REOPEN_RULE:
             self._check_reopens(op.target, payload)
-        self.pair.connectors[op.target].update(key, payload, current=seen.native if seen else None)
+        connector.update(key, payload, current=current)
         written = {op.target}
         self._save_link(op, op.planfix_key, op.planningpme_key, written)
         self._audit(op, op.target, key, op.key(other(op.target)))
