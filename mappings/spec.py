@@ -1,6 +1,9 @@
-"""The mapping file: pydantic models of its TOML, and the loader that turns any mistake in it into
-one ``MappingFileError`` naming the file, the place (``fields[2] ("status").params.map``) and
-what is wrong — never a traceback.
+"""The mapping file's shape: pydantic models of its TOML, one per table.
+
+The models check each key on its own (types, names, allowed values); what needs several keys at
+once (paths that exist, markers, filters, writes two fields share) is ``validate.check``, which the
+loader (``loading``) runs after the models and reports together with them. The models do not call
+it themselves, so the spec imports nothing that imports the spec.
 
 A mapping file describes one entity pair (Planfix tasks ↔ PlanningPME events, or Planfix contacts
 ↔ PlanningPME customers); see the README section "Mappings" and ``defaults/*.toml``.
@@ -8,34 +11,13 @@ A mapping file describes one entity pair (Planfix tasks ↔ PlanningPME events, 
 
 from __future__ import annotations
 
-import difflib
 import re
-import tomllib
-from importlib.resources import files
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mappings.errors import Loc, MappingFileError, Problem
 from mappings.sides import ConflictPolicy, DeletePolicy, Direction, Side
 
-__all__ = [
-    "ConflictPolicy",
-    "DeletePolicy",
-    "Direction",
-    "FieldSpec",
-    "FilterSpec",
-    "Filters",
-    "MappingFileError",
-    "MappingSpec",
-    "Side",
-    "load_mapping",
-    "parse_mapping",
-    "shipped_mappings",
-]
-
-DEFAULT_PREFIX = "default:"
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -103,14 +85,6 @@ class Filters(_Model):
     planningpme: list[FilterSpec] = Field(default_factory=list)
 
 
-class _SpecProblemsError(ValueError):
-    """Carries the cross-key problems out of pydantic so the loader can place each one."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(f"{_loc_text(p.loc, None)}: {p.message}" for p in problems))
-
-
 class MappingSpec(_Model):
     """A whole mapping file."""
 
@@ -142,142 +116,8 @@ class MappingSpec(_Model):
             raise ValueError(f"{value!r} is not a mapping name: use lower-case letters, digits, - and _")
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> MappingSpec:
-        from mappings.validate import check
-
-        problems = check(self)
-        if problems:
-            raise _SpecProblemsError(problems)
-        return self
-
     def field(self, name: str) -> FieldSpec:
         for field in self.fields:
             if field.name == name:
                 return field
         raise KeyError(name)
-
-
-# ----------------------------------------------------------------------------------- loading
-
-
-def shipped_mappings() -> list[str]:
-    """Names of the mappings shipped in ``mappings/defaults`` (usable as ``default:<name>``)."""
-    folder = files("mappings").joinpath("defaults")
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
-def load_mapping(ref: str, base_dir: Path) -> MappingSpec:
-    """The mapping named by ``ref``: ``default:tasks``, ``default:contacts`` or a file path
-    (relative paths are relative to ``base_dir``, the config file's folder)."""
-    if ref.startswith(DEFAULT_PREFIX):
-        name = ref.removeprefix(DEFAULT_PREFIX)
-        shipped = shipped_mappings()
-        if name not in shipped:
-            choices = ", ".join(DEFAULT_PREFIX + n for n in shipped)
-            raise MappingFileError(ref, [("", f"no shipped mapping is called {name!r}; shipped: {choices}")])
-        text = files("mappings").joinpath("defaults", f"{name}.toml").read_text(encoding="utf-8")
-        return parse_mapping(text, ref)
-    path = Path(ref).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MappingFileError(str(path), [("", "no such file")]) from None
-    except UnicodeDecodeError:
-        raise MappingFileError(str(path), [("", "not a UTF-8 text file")]) from None
-    except OSError as exc:
-        raise MappingFileError(str(path), [("", f"cannot be read: {exc.strerror or exc}")]) from None
-    return parse_mapping(text, str(path))
-
-
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-
-
-def parse_mapping(text: str, source: str = "<mapping>") -> MappingSpec:
-    """A mapping from TOML text; ``source`` names it in error messages."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        where = _TOML_POSITION.search(message)
-        if where:
-            line, column = where.groups()
-            detail = f"invalid TOML at line {line}, column {column}: {message[: where.start()]}"
-        else:
-            detail = f"invalid TOML: {message}"
-        raise MappingFileError(source, [("", detail)]) from None
-    try:
-        return MappingSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise MappingFileError(source, _problems(exc, raw)) from None
-
-
-# ------------------------------------------------------------------------------ error messages
-
-_MODELS_BY_PARENT: dict[tuple[str, ...], type[BaseModel]] = {
-    (): MappingSpec,
-    ("fields",): FieldSpec,
-    ("filters",): Filters,
-    ("filters", "planfix"): FilterSpec,
-    ("filters", "planningpme"): FilterSpec,
-}
-
-
-def _keys_of(model: type[BaseModel]) -> list[str]:
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for err in exc.errors(include_url=False):
-        loc: Loc = tuple(err["loc"])
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, _SpecProblemsError):
-            found.extend((_loc_text(p.loc, raw), p.message) for p in error.problems)
-            continue
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            loc = loc[:-1]
-            model = _MODELS_BY_PARENT.get(tuple(p for p in loc if isinstance(p, str)))
-            known = _keys_of(model) if model else []
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            message = f"unknown key {key!r}{hint}" + (f"; known keys: {', '.join(known)}" if known else "")
-        elif kind == "missing":
-            message = f"the required key {loc[-1]!r} is missing"
-            loc = loc[:-1]
-        elif kind == "literal_error":
-            expected = (err.get("ctx") or {}).get("expected", "")
-            message = f"{err['input']!r} is not allowed; use one of {expected}"
-        elif error is not None:
-            message = str(error)
-        else:
-            message = f"{err['msg']} (got {err['input']!r})"
-        found.append((_loc_text(loc, raw), message))
-    return found
-
-
-def _loc_text(loc: Loc, raw: dict[str, Any] | None) -> str:
-    """``("fields", 2, "params", "map")`` → ``fields[2] ("status").params.map``."""
-    text = ""
-    for index, part in enumerate(loc):
-        if isinstance(part, int):
-            text += f"[{part}]"
-            if index == 1 and loc[0] == "fields":
-                name = _field_name(raw, part)
-                if name:
-                    text += f" ({name!r})"
-        else:
-            text += f".{part}" if text else part
-    return text
-
-
-def _field_name(raw: dict[str, Any] | None, index: int) -> str | None:
-    fields = raw.get("fields") if isinstance(raw, dict) else None
-    if isinstance(fields, list) and 0 <= index < len(fields) and isinstance(fields[index], dict):
-        name = fields[index].get("name")
-        return name if isinstance(name, str) else None
-    return None

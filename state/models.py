@@ -47,7 +47,7 @@ class Link(SQLModel, table=True):
     echo: dict[str, Any] = Field(default_factory=dict, sa_type=JsonText)
     planfix_raw: str | None = None
     """``<planfix_hash>:<digest>``: the digest of the raw Planfix record that mapped to that hash
-    (see ``syncd/cycle_scan.py``). Valid only while the hash before the colon is still the link's."""
+    (see ``syncd/engine/scan.py``). Valid only while the hash before the colon is still the link's."""
     planningpme_raw: str | None = None
 
 

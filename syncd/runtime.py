@@ -18,17 +18,20 @@ import httpx
 
 from mappings.context import LinkResolver
 from mappings.engine import Mapper, MappingContext
-from mappings.spec import MappingFileError, MappingSpec, load_mapping
+from mappings.errors import MappingFileError
+from mappings.loading import load_mapping
+from mappings.spec import MappingSpec
 from state.errors import StateCorrupt, StateFileError, StateLocked
 from state.store import Store
 from syncd.connectors.base import Connector
 from syncd.connectors.planfix.connector import build_planfix
 from syncd.connectors.planningpme.connector import build_planningpme
-from syncd.cycle import LinkResolverFromStore
+from syncd.engine.applier import FailurePolicy
+from syncd.engine.cycle import CycleOptions, LinkResolverFromStore
+from syncd.engine.foresight import ForeseenLinks
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import GuardLimits, Side
 from syncd.errors import MappingError, StateCorruptError, StateError, StateLockedError
-from syncd.foresight import ForeseenLinks
-from syncd.pairs import Pair
-from syncd.planner import Side
 from syncd.ratelimit import AccountLimiter, Clock, planfix_limiter, planningpme_limiter
 from syncd.settings import Settings
 
@@ -152,7 +155,7 @@ def build_pairs(
     settings: Settings, specs: list[MappingSpec], remotes: Remotes, store: Store, *, dry_run: bool = False
 ) -> list[Pair]:
     """The pairs, in ``specs`` order. For a dry run, their link resolver also answers from the plans
-    of the pairs planned before (see ``syncd.foresight``)."""
+    of the pairs planned before (see ``syncd.engine.foresight``)."""
     pairs_by_entity: dict[str, str] = {s.planfix_entity: s.name for s in specs}
     pairs_by_entity.update({s.planningpme_entity: s.name for s in specs})
     links: LinkResolver = LinkResolverFromStore(store, pairs_by_entity)
@@ -175,3 +178,16 @@ def build_pairs(
 
 
 Now = Callable[[], datetime]
+
+
+def cycle_options(settings: Settings, *, dry_run: bool, force_delete: bool, full: bool) -> CycleOptions:
+    """What a cycle may do, from the settings: shared by the service and the one-shot commands."""
+    return CycleOptions(
+        dry_run=dry_run,
+        force_delete=force_delete,
+        full=full,
+        guard=GuardLimits(settings.sync.max_delete, settings.sync.max_delete_percent),
+        failures=FailurePolicy(
+            settings.sync.max_attempts, settings.sync.retry_backoff, settings.sync.retry_backoff_cap
+        ),
+    )

@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from syncd.planner import SIDES, Side
+from syncd.engine.planner import SIDES, Side
 from tests.benchmarks.edits import Edit, People, kept
 from tests.benchmarks.naive import MarkerLinks, NaiveSync
 from tests.benchmarks.tables import Table, ratio

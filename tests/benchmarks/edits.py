@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.planner import Side
+from syncd.engine.planner import Side
 from tests.benchmarks.world import World
 
 # (Planfix native field, PlanningPME native field) edited per pair; both mapped both ways.

@@ -18,8 +18,8 @@ from typing import Any
 
 from mappings.engine import Mapper, MappingContext
 from syncd.connectors.base import Connector, RemoteRecord
-from syncd.pairs import Pair
-from syncd.planner import SIDES, Side, other
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import SIDES, Side, other
 
 
 class MarkerLinks:

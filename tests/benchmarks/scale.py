@@ -42,13 +42,13 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from mappings.engine import Mapper, MappingContext, canonical_hash
-from mappings.spec import load_mapping
+from mappings.loading import load_mapping
 from state.store import LinkRow, Store
 from syncd.connectors.base import RemoteRecord
-from syncd.cycle_links import LinkResolverFromStore, LinkSet
-from syncd.cycle_scan import FullScan
-from syncd.pairs import Pair
-from syncd.planner import SIDES, Observed, PlanInput, Side, SideView, other, plan
+from syncd.engine.links import LinkResolverFromStore, LinkSet
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import SIDES, Observed, PlanInput, Side, SideView, other, plan
+from syncd.engine.scan import FullScan
 from tests.benchmarks.tables import Table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,14 +31,14 @@ import httpx
 
 from mappings.spec import MappingSpec
 from state.store import Store
-from syncd.applier import FailurePolicy
 from syncd.connectors.base import Connector
 from syncd.connectors.planfix.connector import CopyAges, PlanfixTaskConnector, build_planfix
 from syncd.connectors.planningpme.connector import build_planningpme
-from syncd.cycle import Cycle, CycleOptions, CycleResult
 from syncd.emulators.config import emulator_config
-from syncd.pairs import Pair
-from syncd.planner import SIDES, GuardLimits, Side
+from syncd.engine.applier import FailurePolicy
+from syncd.engine.cycle import Cycle, CycleOptions, CycleResult
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import SIDES, GuardLimits, Side
 from syncd.ratelimit import AccountLimiter, DailyQuota, SlidingWindow
 from syncd.runtime import Remotes, build_pairs, load_mappings
 from syncd.settings import Settings, load_settings

@@ -22,14 +22,14 @@ from apscheduler.schedulers.base import BaseScheduler
 from structlog.testing import capture_logs
 
 from mappings.spec import MappingSpec
-from syncd.daemon import Daemon
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.runtime import Remotes, build_remotes, open_store
+from syncd.service.daemon import Daemon
+from syncd.service.systemd import Notifier
 from syncd.settings import Settings, load_settings
-from syncd.systemd import Notifier
 from tests.e2e.conftest import World, world  # noqa: F401  (the fixture, reused as is)
 
 Event = MutableMapping[str, Any]

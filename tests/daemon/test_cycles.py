@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from state.store import Store
-from syncd.daemon import BACKOFF_CAP_S, backoff
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
+from syncd.service.daemon import BACKOFF_CAP_S, backoff
 from tests.daemon.conftest import (
     DaemonFactory,
     Event,

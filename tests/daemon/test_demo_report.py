@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from syncd.demo import run_demo
+from syncd.cli.demo import run_demo
 
 
 def test_the_demo_report_is_private_and_no_planted_link_is_followed(

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.daemon import PUSH_JOB, Daemon
-from syncd.push import PushServer, create_push_app
+from syncd.push.endpoint import PushServer, create_push_app
 from syncd.runtime import Remotes
+from syncd.service.daemon import PUSH_JOB, Daemon
 from syncd.settings import PushSettings
 from tests.daemon.conftest import DaemonFactory, Event, FakeClock, ManualScheduler, named, wait_until
 from tests.e2e.conftest import World

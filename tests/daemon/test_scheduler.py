@@ -13,8 +13,8 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 
 from state.rows import AuditRow
-from syncd.daemon import PRUNE_JOB
-from syncd.scheduler import (
+from syncd.service.daemon import PRUNE_JOB
+from syncd.service.scheduler import (
     HEARTBEAT_JOB,
     STARTUP_JOB,
     Heartbeat,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.systemd import Notifier, watchdog_interval
+from syncd.service.systemd import Notifier, watchdog_interval
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 

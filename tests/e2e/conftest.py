@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from syncd.commands import run_once
-from syncd.cycle import CycleResult
+from syncd.cli.commands import run_once
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
+from syncd.engine.cycle import CycleResult
 from syncd.runtime import Remotes, build_remotes, load_mappings
 from syncd.settings import Settings, load_settings
 

@@ -8,8 +8,8 @@ import io
 import tomllib
 from pathlib import Path
 
-from syncd.cli import main
-from syncd.commands import run_once
+from syncd.cli.commands import run_once
+from syncd.cli.main import main
 from syncd.runtime import open_store
 from syncd.settings import load_settings
 from tests.e2e.conftest import World

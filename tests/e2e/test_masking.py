@@ -27,16 +27,16 @@ import pytest
 import structlog
 
 from state.store import Store
-from syncd.cli import main
-from syncd.commands import run_once
+from syncd.cli.commands import run_once
+from syncd.cli.main import main
+from syncd.cli.report import RENDERERS
 from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
-from syncd.daemon import Daemon
 from syncd.errors import RecordError
 from syncd.logs import STDLIB_LOGGERS, configure_logging
-from syncd.report import RENDERERS
 from syncd.runtime import open_store
+from syncd.service.daemon import Daemon
+from syncd.service.systemd import Notifier
 from syncd.settings import load_settings
-from syncd.systemd import Notifier
 from tests.daemon.conftest import NotifySocket
 from tests.e2e.conftest import World
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from syncd.cli import main
+from syncd.cli.main import main
 from syncd.emulators.config import emulator_config
 from tests.e2e.conftest import World
 

@@ -11,10 +11,9 @@ import httpx
 from pydantic import SecretStr
 
 from state.store import Store
-from syncd.commands import cycle_options
-from syncd.cycle import Cycle
-from syncd.push import PushServer, create_push_app
-from syncd.runtime import build_pairs, build_remotes, load_mappings
+from syncd.engine.cycle import Cycle
+from syncd.push.endpoint import PushServer, create_push_app
+from syncd.runtime import build_pairs, build_remotes, cycle_options, load_mappings
 from syncd.settings import PushSettings
 from tests.e2e.conftest import World
 

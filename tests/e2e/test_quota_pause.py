@@ -6,7 +6,7 @@ import io
 import json
 import re
 
-from syncd.cli import main
+from syncd.cli.main import main
 from tests.e2e.conftest import World
 
 

@@ -6,7 +6,7 @@ import io
 from datetime import UTC, datetime
 
 from state.store import Store
-from syncd.cli import main
+from syncd.cli.main import main
 from tests.e2e.conftest import World
 
 

@@ -19,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from mappings.context import StaticLinks
 from mappings.engine import Mapper, MappingContext
-from mappings.spec import load_mapping
+from mappings.loading import load_mapping
 from state.store import Store
 from syncd.errors import RemoteError
 from syncd.runtime import Remotes

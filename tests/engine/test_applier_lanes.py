@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.applier import _lanes
-from syncd.planner import Operation
+from syncd.engine.applier import _lanes
+from syncd.engine.planner import Operation
 
 
 @st.composite

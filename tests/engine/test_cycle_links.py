@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from state.rows import LinkRow
 from state.store import Store
-from syncd.cycle_links import LinkResolverFromStore, LinkSet
-from syncd.planner import SIDES, LinkState, Observed, PlanInput, Side, SideView, plan
+from syncd.engine.links import LinkResolverFromStore, LinkSet
+from syncd.engine.planner import SIDES, LinkState, Observed, PlanInput, Side, SideView, plan
 from tests.engine.test_planner import RULES, h, link, pf_view, pme_view
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

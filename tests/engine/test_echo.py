@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncd.planner import (
+from syncd.engine.planner import (
     REOPEN_RULE,
     Echo,
     FieldRule,

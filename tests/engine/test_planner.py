@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.planner import (
+from syncd.engine.planner import (
     FieldRule,
     GuardLimits,
     LinkState,

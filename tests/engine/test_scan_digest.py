@@ -7,11 +7,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mappings.engine import Mapper, MappingContext, StaticLinks
-from mappings.spec import load_mapping
+from mappings.loading import load_mapping
 from state.store import Store
 from syncd.connectors.base import RemoteRecord
-from syncd.cycle_scan import FullScan
-from syncd.pairs import Pair
+from syncd.engine.pairs import Pair
+from syncd.engine.scan import FullScan
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = RemoteRecord(

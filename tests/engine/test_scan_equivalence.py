@@ -1,4 +1,4 @@
-"""A full scan drops linked records that are unchanged on their side (``syncd/cycle_scan.py``):
+"""A full scan drops linked records that are unchanged on their side (``syncd/engine/scan.py``):
 the planner must then plan exactly what it plans when it is given every record and every link."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.planner import SIDES, LinkState, Observed, Operation, PlanInput, Side, SideView, plan
+from syncd.engine.planner import SIDES, LinkState, Observed, Operation, PlanInput, Side, SideView, plan
 from tests.engine.test_planner import RULES, h, pf_view, pme_view
 
 VIEWS = {"planfix": pf_view, "planningpme": pme_view}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mappings.spec import load_mapping, shipped_mappings
+from mappings.loading import load_mapping, shipped_mappings
 
 
 def test_shipped_mappings_are_packaged() -> None:

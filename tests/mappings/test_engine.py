@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from mappings.context import StaticLinks
 from mappings.engine import Mapper, canonical_hash
 from mappings.errors import MappingValueError
-from mappings.spec import load_mapping, parse_mapping
+from mappings.loading import load_mapping, parse_mapping
 from tests.mappings.helpers import ctx
 
 LINKS = StaticLinks({("contact", "12"): "5", ("contact", "13"): "6"})

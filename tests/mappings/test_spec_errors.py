@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mappings.spec import MappingFileError, MappingSpec, load_mapping, parse_mapping
+from mappings.errors import MappingFileError
+from mappings.loading import load_mapping, parse_mapping
+from mappings.spec import MappingSpec
+from mappings.validate import check
 
 BASE = """\
 name = "tasks"
@@ -231,18 +234,32 @@ def test_relative_paths_are_relative_to_base_dir(tmp_path: Path) -> None:
     assert load_mapping("maps/t.toml", tmp_path).name == "tasks"
 
 
-def test_models_validate_without_the_loader() -> None:
-    from pydantic import ValidationError
+def test_the_models_check_keys_and_the_loader_checks_what_spans_them() -> None:
+    """The models alone accept a spec whose match key names no field (that needs two keys);
+    ``validate.check`` finds it, and the loader reports it like any other mistake."""
+    raw = {
+        "name": "x",
+        "planfix_entity": "task",
+        "planningpme_entity": "event",
+        "planfix_marker": "customData[101]",
+        "planningpme_marker": "fields.PLANFIX_ID",
+        "match_keys": ["nope"],
+        "fields": [{"name": "title", "planfix": "title", "planningpme": "label"}],
+    }
+    spec = MappingSpec.model_validate(raw)
+    assert any("names no field" in p.message for p in check(spec))
+    toml = """
+name = "x"
+planfix_entity = "task"
+planningpme_entity = "event"
+planfix_marker = "customData[101]"
+planningpme_marker = "fields.PLANFIX_ID"
+match_keys = ["nope"]
 
-    with pytest.raises(ValidationError, match="names no field"):
-        MappingSpec.model_validate(
-            {
-                "name": "x",
-                "planfix_entity": "task",
-                "planningpme_entity": "event",
-                "planfix_marker": "customData[101]",
-                "planningpme_marker": "fields.PLANFIX_ID",
-                "match_keys": ["nope"],
-                "fields": [{"name": "title", "planfix": "title", "planningpme": "label"}],
-            }
-        )
+[[fields]]
+name = "title"
+planfix = "title"
+planningpme = "label"
+"""
+    with pytest.raises(MappingFileError, match=r"match_keys.*names no field"):
+        parse_mapping(toml, "x.toml")

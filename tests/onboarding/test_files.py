@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from syncd.cli import main
+from syncd.cli.main import main
+from syncd.cli.onboarding.files import contacts_mapping, tasks_mapping
+from syncd.cli.onboarding.pairing import Ref
+from syncd.cli.onboarding.read import CustomField, PlanfixReference, PlanningPmeReference
+from syncd.cli.onboarding.run import connection_sections, plan_onboarding
 from syncd.errors import ConfigError
-from syncd.onboarding import connection_sections, plan_onboarding
-from syncd.onboarding_files import contacts_mapping, tasks_mapping
-from syncd.onboarding_pairing import Ref
-from syncd.onboarding_read import CustomField, PlanfixReference, PlanningPmeReference
 
 
 def _args(tmp_path: Path, text: str) -> argparse.Namespace:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncd.onboarding_pairing import Ref, pair_people, pair_statuses
+from syncd.cli.onboarding.pairing import Ref, pair_people, pair_statuses
 
 
 def _pairs(found: object) -> list[tuple[str, str, str]]:

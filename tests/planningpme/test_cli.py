@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from syncd.cli import main
+from syncd.cli.main import main
 
 
 def _free_port() -> int:

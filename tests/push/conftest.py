@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from state.rows import MembershipRow, PushedChangeRow, PushListRow
 from state.store import Store
-from syncd.push import PushServer, create_push_app
+from syncd.push.endpoint import PushServer, create_push_app
 from syncd.settings import PushSettings
 
 TOKEN = "s3cr3t-push-token-Ωmega-0123456789"

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from state.store import Store
 from syncd.logs import configure_logging
-from syncd.push import PushServer, create_push_app
+from syncd.push.endpoint import PushServer, create_push_app
 from syncd.settings import PushSettings
 
 

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
-import syncd.push
+import syncd.push.endpoint
 from state.store import Store
-from syncd.push import PushServer, create_push_app, push_limits
+from syncd.push.endpoint import PushServer, create_push_app, push_limits
 from syncd.settings import PushSettings
 from tests.push.conftest import TOKEN, Clock, Push
 
@@ -244,7 +244,7 @@ def test_requests_beyond_max_requests_wait_briefly_then_get_503(serve: Serve) ->
 
 
 def test_rejected_request_logs_are_rate_limited_per_reason_with_a_count(push: Push) -> None:
-    per_minute = syncd.push.REJECTED_LOGS_PER_MINUTE
+    per_minute = syncd.push.endpoint.REJECTED_LOGS_PER_MINUTE
     with capture_logs() as logs:
         for _ in range(per_minute + 15):
             push.send("createList", {"listName": "x"}, token="wrong-token")
@@ -261,7 +261,7 @@ def test_rejected_request_logs_are_rate_limited_per_reason_with_a_count(push: Pu
 
 def test_cut_connections_are_logged_through_the_same_limit(serve: Serve) -> None:
     server = serve(header_timeout="200ms")
-    per_minute = syncd.push.REJECTED_LOGS_PER_MINUTE
+    per_minute = syncd.push.endpoint.REJECTED_LOGS_PER_MINUTE
     with capture_logs() as logs:
         idle = [connect(server) for _ in range(per_minute + 5)]
         try:
@@ -285,17 +285,17 @@ def test_a_large_body_is_parsed_without_stalling_other_requests(
     server = serve(body_timeout="30s", header_timeout="30s")
     parsing, small_answered = threading.Event(), threading.Event()
     waited: list[bool] = []
-    parse = syncd.push.parse_envelope
+    parse = syncd.push.endpoint.parse_envelope
 
     def held_parse(raw: bytes) -> dict[str, Any]:
-        if len(raw) > syncd.push.PARSE_INLINE_MAX_BYTES:
+        if len(raw) > syncd.push.endpoint.PARSE_INLINE_MAX_BYTES:
             parsing.set()
             waited.append(small_answered.wait(SAFETY_S))
         return parse(raw)
 
-    monkeypatch.setattr(syncd.push, "parse_envelope", held_parse)
+    monkeypatch.setattr(syncd.push.endpoint, "parse_envelope", held_parse)
     small = create_list_body("large")
-    large = small[:-1] + b" " * (2 * syncd.push.PARSE_INLINE_MAX_BYTES) + b"}"  # valid JSON, padded
+    large = small[:-1] + b" " * (2 * syncd.push.endpoint.PARSE_INLINE_MAX_BYTES) + b"}"  # valid JSON, padded
     large_reply: list[httpx.Response] = []
     sender = threading.Thread(
         target=lambda: large_reply.append(

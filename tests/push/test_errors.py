@@ -173,7 +173,7 @@ def test_a_content_length_that_is_not_a_number_is_refused(push: Push) -> None:
     from starlette.requests import Request
 
     from syncd.errors import PushRequestError
-    from syncd.push import read_body
+    from syncd.push.endpoint import read_body
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"{}", "more_body": False}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from state.store import Store
-from syncd.push import PushServer, create_push_app
+from syncd.push.endpoint import PushServer, create_push_app
 from syncd.settings import PushSettings
 from tests.push.conftest import TOKEN, Push, contact
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.push_protocol import (
+from syncd.push.protocol import (
     CreateList,
     DeleteList,
     ImportContacts,

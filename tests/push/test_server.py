@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from state.store import Store
 from syncd.errors import ConfigError
-from syncd.push import PushServer, create_push_app, parse_listen
+from syncd.push.endpoint import PushServer, create_push_app, parse_listen
 from syncd.settings import PushSettings
 from tests.push.conftest import TOKEN
 

@@ -27,15 +27,15 @@ from typing import TextIO
 
 import httpx
 
-from syncd.commands import run_once
-from syncd.daemon import Daemon, PairHealth
+from syncd.cli.commands import run_once
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store
+from syncd.service.daemon import Daemon, PairHealth
+from syncd.service.systemd import Notifier
 from syncd.settings import Settings, load_settings
-from syncd.systemd import Notifier
 from tests.soak.chaos import Chaos, ChaosStats, Restartable
 from tests.soak.check import Memory, PairVerdict, check_pair, db_kib, peak_rss_mib, rss_mib
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from state.store import Store
-from syncd.pairs import Pair
-from syncd.planner import SIDES
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import SIDES
 
 
 @dataclass

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from syncd.cli import main
+from syncd.cli.main import main
+from syncd.cli.report import write_report
 from syncd.emulators.config import emulator_config
 from syncd.errors import ConfigError
-from syncd.report import write_report
 
 OTHER_UID = 65534  # nobody
 

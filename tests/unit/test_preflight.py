@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import json
 
+from syncd.cli.preflight.budget import daily_bill, pages
+from syncd.cli.preflight.checks import Check, Preflight, as_json, as_lines, passed
+from syncd.cli.preflight.planfix import PlanfixTotals
+from syncd.cli.preflight.planningpme import _check_zone
 from syncd.logs import configure_logging
-from syncd.preflight import Check, Preflight, as_json, as_lines, passed
-from syncd.preflight_budget import daily_bill, pages
-from syncd.preflight_planfix import PlanfixTotals
-from syncd.preflight_planningpme import _check_zone
 from syncd.settings import Settings
 
 

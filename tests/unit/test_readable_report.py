@@ -15,13 +15,13 @@ import lxml.html
 import pytest
 import structlog
 
-from syncd.applier import ApplyResult
+from syncd.cli.report import render_html, render_json, render_text
 from syncd.connectors.base import Listing
-from syncd.cycle import CycleResult
+from syncd.engine.applier import ApplyResult
+from syncd.engine.cycle import CycleResult
+from syncd.engine.planner import FieldChange, Operation, Plan
+from syncd.engine.readable import EMPTY, FieldStyle, Readable, record_label, show
 from syncd.logs import STDLIB_LOGGERS, configure_logging
-from syncd.planner import FieldChange, Operation, Plan
-from syncd.readable import EMPTY, FieldStyle, Readable, record_label, show
-from syncd.report import render_html, render_json, render_text
 
 MADRID = ZoneInfo("Europe/Madrid")
 WORKERS = FieldStyle("lookup", {"1": "Иван Петров", "3": "Олег Смирнов"})
@@ -190,7 +190,7 @@ def test_the_json_report_only_gains_a_label() -> None:
     data = json.loads(render_json([result]))
 
     row = data["pairs"][0]["operations"][0]
-    assert data["schema"] == "syncd.report/1"
+    assert data["schema"] == "syncd.cli.report/1"
     assert set(data["pairs"][0]) == {"pair", "started_at", "summary", "recovered", "guard", "operations"}
     assert set(row) == {
         "operation",

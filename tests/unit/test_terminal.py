@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from syncd.cli.report import render_json, render_text
 from syncd.connectors.base import Listing
-from syncd.cycle import CycleResult
-from syncd.planner import FieldChange, Operation, Plan
-from syncd.report import render_json, render_text
+from syncd.engine.cycle import CycleResult
+from syncd.engine.planner import FieldChange, Operation, Plan
 from syncd.terminal import printable, printable_json
 
 CLEAR_AND_RETITLE = "Boiler\x1b[2J\x1b[H\x1b]0;owned\x07 check\x9b31m"

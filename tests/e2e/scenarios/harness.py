@@ -19,11 +19,10 @@ import httpx
 import structlog
 
 from state.store import Store
-from syncd.cli import main
-from syncd.commands import cycle_options
-from syncd.cycle import Cycle, CycleResult
-from syncd.planner import Side
-from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
+from syncd.cli.main import main
+from syncd.engine.cycle import Cycle, CycleResult
+from syncd.engine.planner import Side
+from syncd.runtime import build_pairs, build_remotes, cycle_options, load_mappings, open_store, utc_now
 from tests.e2e.conftest import World
 
 DEFAULTS = Path(__file__).resolve().parents[3] / "mappings" / "defaults"

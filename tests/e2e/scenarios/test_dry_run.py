@@ -24,7 +24,7 @@ def seed_both(world: World) -> None:
 def planned(report: str) -> list[dict[str, Any]]:
     """Every operation of a JSON report, without its outcome: what was decided, not how it went."""
     data = json.loads(report)
-    assert data["schema"] == "syncd.report/1"
+    assert data["schema"] == "syncd.cli.report/1"
     return [
         {"pair": pair["pair"], **{k: v for k, v in op.items() if k not in ("status", "error")}}
         for pair in data["pairs"]

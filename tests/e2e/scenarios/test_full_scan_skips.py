@@ -1,5 +1,5 @@
 """The daily full scan maps only records whose raw content changed since the last scan, keeps
-only those, and still plans exactly what mapping every record would plan (``syncd/cycle_scan.py``)."""
+only those, and still plans exactly what mapping every record would plan (``syncd/engine/scan.py``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import structlog
 from structlog.testing import capture_logs
 
 from syncd.connectors.base import RemoteRecord
-from syncd.cycle import CycleResult
-from syncd.cycle_scan import FullScan
+from syncd.engine.cycle import CycleResult
+from syncd.engine.scan import FullScan
 from tests.e2e.conftest import World
 from tests.e2e.scenarios.harness import links
 from tests.e2e.scenarios.people import People

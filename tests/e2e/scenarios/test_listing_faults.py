@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from syncd.connectors.http import RetryPolicy
-from syncd.planner import Side
+from syncd.engine.planner import Side
 from tests.e2e.conftest import World
 from tests.e2e.scenarios.harness import (
     Tap,

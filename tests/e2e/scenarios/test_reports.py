@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import lxml.html
 
-from syncd.cycle import CycleResult
-from syncd.readable import show_day
-from syncd.report import render_html, render_text, to_json_dict
+from syncd.cli.report import render_html, render_text, to_json_dict
+from syncd.engine.cycle import CycleResult
+from syncd.engine.readable import show_day
 from tests.e2e.conftest import World
 from tests.e2e.scenarios.people import People, day
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from mappings.context import MappingContext
 from mappings.engine import Mapper
-from mappings.spec import load_mapping
+from mappings.loading import load_mapping
 from syncd.connectors.base import RemoteRecord
 from syncd.connectors.planfix import PlanfixConnectors, build_planfix
 from tests.planfix.conformance.pages import Recording, RecordingTransport

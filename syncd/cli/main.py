@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
+from syncd.cli.onboarding.options import add_options as add_init_options
 from syncd.errors import SyncdError
 from syncd.logs import redact
-from syncd.onboarding_options import add_options as add_init_options
 from syncd.terminal import printable
 
 EMULATORS = ("planfix", "planningpme")
@@ -94,7 +94,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return _emulator_module(args.system).run_from_args(args, out)
     handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {}
     try:
-        commands = importlib.import_module("syncd.commands")
+        commands = importlib.import_module("syncd.cli.commands")
         handlers = commands.HANDLERS
     except ModuleNotFoundError:  # only while the engine is being built
         pass

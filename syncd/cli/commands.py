@@ -19,16 +19,14 @@ import structlog
 
 from state.files import user_name
 from state.store import Store
-from syncd.applier import FailurePolicy
-from syncd.cycle import PAUSED_OUTCOME, Cycle, CycleOptions, CycleResult
+from syncd.cli.preflight.checks import PROBLEM_EXIT, Preflight, as_json, as_lines, passed
+from syncd.cli.preflight.run import run_preflight
+from syncd.cli.report import RENDERERS, write_report
+from syncd.engine.cycle import PAUSED_OUTCOME, Cycle, CycleResult
+from syncd.engine.foresight import ForeseenLinks
 from syncd.errors import StateError
-from syncd.foresight import ForeseenLinks
 from syncd.logs import configure_logging, redact
-from syncd.planner import GuardLimits
-from syncd.preflight import PROBLEM_EXIT, Preflight, as_json, as_lines, passed
-from syncd.preflight_run import run_preflight
-from syncd.report import RENDERERS, write_report
-from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store, utc_now
+from syncd.runtime import build_pairs, build_remotes, cycle_options, load_mappings, open_store, utc_now
 from syncd.settings import Settings, load_settings, resolve_config_path
 from syncd.terminal import printable, printable_json
 
@@ -76,18 +74,6 @@ def refuse_root_on_service_state(settings: Settings, args: argparse.Namespace) -
         "planted there would be followed with root's rights. Run it as that user instead: "
         f"sudo -u {shlex.quote(name)} {command} … (or runuser -u {shlex.quote(name)} -- {command} …); "
         "for the shipped systemd units see README, Troubleshooting."
-    )
-
-
-def cycle_options(settings: Settings, *, dry_run: bool, force_delete: bool, full: bool) -> CycleOptions:
-    return CycleOptions(
-        dry_run=dry_run,
-        force_delete=force_delete,
-        full=full,
-        guard=GuardLimits(settings.sync.max_delete, settings.sync.max_delete_percent),
-        failures=FailurePolicy(
-            settings.sync.max_attempts, settings.sync.retry_backoff, settings.sync.retry_backoff_cap
-        ),
     )
 
 
@@ -151,7 +137,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     if not args.dry_run:
         refuse_root_on_service_state(settings, args)
     if not args.once:
-        from syncd.daemon import run_daemon
+        from syncd.service.daemon import run_daemon
 
         return run_daemon(settings, base_dir, args)
     results = run_once(
@@ -235,7 +221,7 @@ def cmd_retry(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    """The read-only pre-flight (``syncd.preflight``): exit 0 only when every check passes."""
+    """The read-only pre-flight (``syncd.cli.preflight.checks``): exit 0 only when every check passes."""
     settings, base_dir = _load(args)
     specs = load_mappings(settings, base_dir)
     pre = Preflight()
@@ -251,13 +237,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_init(args: argparse.Namespace, out: TextIO) -> int:
-    from syncd.onboarding import run_init
+    from syncd.cli.onboarding.run import run_init
 
     return run_init(args, out)
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from syncd.demo import run_demo
+    from syncd.cli.demo import run_demo
 
     return run_demo(out, seconds=args.seconds, output=args.output)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mappings.context import LinkResolver
-from syncd.cycle import KnowsDeletions
-from syncd.planner import SIDES, Plan, Side, other
+from syncd.engine.cycle import KnowsDeletions
+from syncd.engine.planner import SIDES, Plan, Side, other
 
 
 class ForeseenLinks:

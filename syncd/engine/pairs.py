@@ -12,8 +12,8 @@ from typing import Any
 
 from mappings.engine import Mapper, canonical_hash
 from syncd.connectors.base import Connector, RemoteRecord, check_key
+from syncd.engine.planner import SIDES, FieldRule, Observed, PairRules, Side, other
 from syncd.errors import RecordError
-from syncd.planner import SIDES, FieldRule, Observed, PairRules, Side, other
 
 DEFAULTED_TRANSFORMS = frozenset({"value_map"})
 """Transforms of enumerations (a status, a category): a system may fill those in by itself when a

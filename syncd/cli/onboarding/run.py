@@ -2,9 +2,9 @@
 
 The connection settings come from command-line options or a partial config (``--config``); secrets
 are only ever named as ``*_file`` paths, which init reads to connect and writes back as paths, never
-as values. It reads both accounts' reference data (``onboarding_read``), pairs it
-(``onboarding_pairing``), writes ``syncd.toml``, ``tasks.toml`` and ``contacts.toml`` into ``--out``
-(``onboarding_files``) and says what a person must still finish. Existing files are never replaced:
+as values. It reads both accounts' reference data (``read``), pairs it
+(``pairing``), writes ``syncd.toml``, ``tasks.toml`` and ``contacts.toml`` into ``--out``
+(``files``) and says what a person must still finish. Existing files are never replaced:
 a second init must not destroy a configuration someone has since edited.
 """
 
@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from syncd.errors import ConfigError
-from syncd.onboarding_files import Markers, contacts_mapping, render_config, tasks_mapping
-from syncd.onboarding_options import FILE_KEYS, OPTIONS, option_dest
-from syncd.onboarding_pairing import Pairing, Ref, normal_name, pair_people, pair_statuses
-from syncd.onboarding_read import (
+from syncd.cli.onboarding.files import Markers, contacts_mapping, render_config, tasks_mapping
+from syncd.cli.onboarding.options import FILE_KEYS, OPTIONS, option_dest
+from syncd.cli.onboarding.pairing import Pairing, Ref, normal_name, pair_people, pair_statuses
+from syncd.cli.onboarding.read import (
     CustomField,
     PlanfixReference,
     PlanningPmeReference,
     read_planfix,
     read_planningpme,
 )
+from syncd.errors import ConfigError
 from syncd.settings import Settings, parse_settings
 from syncd.terminal import printable
 

@@ -37,7 +37,7 @@ from state.errors import PushListNotFound
 from state.rows import MembershipRow, PushListRow
 from state.store import Store
 from syncd.errors import PushRequestError
-from syncd.push_protocol import (
+from syncd.push.protocol import (
     CreateList,
     DeleteList,
     ImportContacts,

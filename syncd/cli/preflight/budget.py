@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from syncd.cli.preflight.checks import Preflight
+from syncd.cli.preflight.planfix import PlanfixTotals
 from syncd.connectors.planfix.paging import PAGE_SIZE
-from syncd.preflight import Preflight
-from syncd.preflight_planfix import PlanfixTotals
 from syncd.settings import Settings
 
 DAY_S = 86400.0

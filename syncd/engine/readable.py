@@ -21,9 +21,9 @@ from mappings.errors import MappingValueError
 from mappings.instants import parse_canonical
 from mappings.text import one_line
 from mappings.transform_base import truthy
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import SIDES, Observed, Operation, Plan, Side
 from syncd.logs import redact
-from syncd.pairs import Pair
-from syncd.planner import SIDES, Observed, Operation, Plan, Side
 
 EMPTY = "—"
 """An empty value (none, blank, an empty list): one sign, whatever the type."""
@@ -152,7 +152,7 @@ def _one(value: Any, style: FieldStyle | None, zone: ZoneInfo | None) -> str:
     if style is not None and text in style.names:
         return style.names[text]
     if kind == "link" and style is not None and not any(c.isspace() for c in text):
-        # A dry run names a record it would create in words (``syncd.foresight``): shown as it is.
+        # A dry run names a record it would create in words (``syncd.engine.foresight``): shown as it is.
         pending, _, key = text.partition(":")
         planfix, planningpme = style.entities
         return (

@@ -20,14 +20,14 @@ from typing import Any, TextIO
 import httpx
 
 from state.store import Store
-from syncd.daemon import Daemon
+from syncd.cli.report import render_html, write_report
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
-from syncd.report import render_html, write_report
 from syncd.runtime import open_store
+from syncd.service.daemon import Daemon
 from syncd.settings import load_settings
 
 PLANFIX_RATE = 10.0

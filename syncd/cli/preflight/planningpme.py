@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mappings.spec import MappingSpec
+from syncd.cli.preflight.checks import Finding, Preflight
+from syncd.cli.preflight.description import check_description
 from syncd.connectors.planningpme.assumptions import CONFIG_PATH
 from syncd.connectors.planningpme.client import PlanningPmeClient
 from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
 from syncd.connectors.planningpme.pagination import Page, PageIndexPaginator
 from syncd.errors import ProtocolError, RemoteError
-from syncd.preflight import Finding, Preflight
-from syncd.preflight_description import check_description
 
 SYSTEM = "planningpme"
 _FIELD_CODE = re.compile(r"^fields\.([A-Za-z0-9_]+)$")

@@ -6,8 +6,8 @@ push and never let a bad or forged one write anything. The order of work says ho
 
 1. transport checks (size, content type, JSON) — they reveal nothing, so they come first;
 2. ``authToken`` in constant time — before any lookup that could tell whether a list exists;
-3. the whole action is validated (``push_protocol``) before the first write;
-4. the writes, ending with the change durably queued in the state database (``push_apply``);
+3. the whole action is validated (``protocol``) before the first write;
+4. the writes, ending with the change durably queued in the state database (``apply``);
 5. only then the success reply and ``on_change`` (the daemon brings the contact cycle forward).
 
 Store calls block, so they run off the event loop, on one thread of the app's own: pushes are
@@ -43,8 +43,8 @@ from state.errors import StateFileError
 from state.store import Store
 from syncd.errors import ConfigError, PushRequestError
 from syncd.httpserver import BackgroundServer, ConnectionLimits
-from syncd.push_apply import Outcome, PushApplier
-from syncd.push_protocol import (
+from syncd.push.apply import Outcome, PushApplier
+from syncd.push.protocol import (
     ACTIONS,
     PushAction,
     check_content_type,

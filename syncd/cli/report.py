@@ -1,10 +1,10 @@
 """Renders what a run planned or did, as text (terminal), JSON (scripts) or one HTML file (people).
 
-The JSON report is a stable interface (``"schema": "syncd.report/1"``); its fields are documented
+The JSON report is a stable interface (``"schema": "syncd.cli.report/1"``); its fields are documented
 in the README, and a new version only adds keys. The HTML report is a single self-contained file:
 no scripts, no external assets; it opens with a summary per pair and direction, because the first
 question of its reader is "did anything fail or wait for me", not "what happened to planfix 503".
-Text and HTML show records by name and values in words (``syncd.readable``); JSON keeps the values
+Text and HTML show records by name and values in words (``syncd.engine.readable``); JSON keeps the values
 as the mapping holds them, which scripts compare.
 Reports hold personal data (names, e-mails, phone numbers), so a report file is its owner's only.
 """
@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from syncd.cycle import CycleResult, summarise
+from syncd.engine.cycle import CycleResult, summarise
+from syncd.engine.planner import FieldChange, Operation
+from syncd.engine.readable import EMPTY, Readable
 from syncd.errors import ConfigError
 from syncd.logs import redact_strings
-from syncd.planner import FieldChange, Operation
-from syncd.readable import EMPTY, Readable
 from syncd.terminal import printable, printable_json
 
-SCHEMA = "syncd.report/1"
+SCHEMA = "syncd.cli.report/1"
 
 DIRECTIONS: tuple[tuple[str | None, str], ...] = (
     ("planningpme", "Planfix → PlanningPME"),
@@ -66,7 +66,7 @@ def _op_json(
         "error": error,
     }
     if shown:
-        # For the people's renderers only: the same values in words (``syncd.readable``), made
+        # For the people's renderers only: the same values in words (``syncd.engine.readable``), made
         # here so they are masked with everything else before a renderer sees them.
         # A field empty before and after (a create's unset phone) says nothing and is left out.
         def words(changes: Sequence[FieldChange]) -> list[list[str]]:

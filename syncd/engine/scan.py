@@ -33,8 +33,8 @@ from typing import Any
 import syncd
 from state.store import Store
 from syncd.connectors.base import RemoteRecord
-from syncd.pairs import Pair
-from syncd.planner import Observed, Side
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import Observed, Side
 
 NOTE_BATCH = 2000
 """Digests noted per transaction while a scan reads."""

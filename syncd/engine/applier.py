@@ -26,7 +26,9 @@ import structlog
 from mappings.errors import MappingValueError
 from state.errors import LinkConflict
 from state.store import AuditRow, Store
-from syncd.cycle_links import link_state
+from syncd.engine.links import link_state
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import REOPEN_RULE, SIDES, Echo, LinkState, Observed, Operation, Plan, Side, other
 from syncd.errors import (
     AuthError,
     FatalRemoteError,
@@ -37,8 +39,6 @@ from syncd.errors import (
     TransientError,
 )
 from syncd.logs import redact
-from syncd.pairs import Pair
-from syncd.planner import REOPEN_RULE, SIDES, Echo, LinkState, Observed, Operation, Plan, Side, other
 
 log = structlog.get_logger(__name__)
 

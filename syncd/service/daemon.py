@@ -43,8 +43,9 @@ from pydantic import SecretStr
 from mappings.spec import MappingSpec
 from state.errors import StateFileError
 from state.store import Store
-from syncd.commands import cycle_options
-from syncd.cycle import Cycle, CycleResult
+from syncd.engine.cycle import Cycle, CycleResult
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import Side
 from syncd.errors import (
     AuthError,
     ConfigError,
@@ -57,11 +58,17 @@ from syncd.errors import (
     SyncdError,
 )
 from syncd.logs import remember_secrets
-from syncd.pairs import Pair
-from syncd.planner import Side
-from syncd.push import PushServer, create_push_app, push_limits
-from syncd.runtime import Remotes, build_pairs, build_remotes, load_mappings, open_store, utc_now
-from syncd.scheduler import (
+from syncd.push.endpoint import PushServer, create_push_app, push_limits
+from syncd.runtime import (
+    Remotes,
+    build_pairs,
+    build_remotes,
+    cycle_options,
+    load_mappings,
+    open_store,
+    utc_now,
+)
+from syncd.service.scheduler import (
     Heartbeat,
     add_heartbeat,
     add_startup_job,
@@ -69,8 +76,8 @@ from syncd.scheduler import (
     job_specs,
     pair_of,
 )
+from syncd.service.systemd import Notifier, watchdog_interval
 from syncd.settings import Settings, load_settings, resolve_config_path
-from syncd.systemd import Notifier, watchdog_interval
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from state.store import LinkRow, Store
-from syncd.planner import SIDES, Echo, LinkState, Side
+from syncd.engine.planner import SIDES, Echo, LinkState, Side
 
 
 class LinkSet:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mappings.spec import MappingSpec
+from syncd.cli.preflight.checks import Finding, Preflight
 from syncd.connectors.planfix import reference
 from syncd.connectors.planfix.client import PlanfixClient
-from syncd.preflight import Finding, Preflight
 
 SYSTEM = "planfix"
 _CUSTOM_FIELD = re.compile(r"^customData\[(\d+)\]$")

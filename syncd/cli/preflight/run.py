@@ -8,13 +8,13 @@ look-ups, which no connector makes.
 from __future__ import annotations
 
 from mappings.spec import MappingSpec
+from syncd.cli.preflight.budget import check_budget
+from syncd.cli.preflight.checks import Preflight
+from syncd.cli.preflight.planfix import check_planfix
+from syncd.cli.preflight.planningpme import check_planningpme
 from syncd.connectors.planfix.client import PlanfixClient
 from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
 from syncd.errors import ConfigError
-from syncd.preflight import Preflight
-from syncd.preflight_budget import check_budget
-from syncd.preflight_planfix import check_planfix
-from syncd.preflight_planningpme import check_planningpme
 from syncd.runtime import build_remotes
 from syncd.settings import Settings
 

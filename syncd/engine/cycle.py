@@ -20,13 +20,11 @@ import structlog
 from mappings.errors import MappingValueError
 from state.rows import FailureRow, PushedChangeRow
 from state.store import Store
-from syncd.applier import Applier, ApplyResult, FailurePolicy
 from syncd.connectors.base import Listing, RemoteRecord
-from syncd.cycle_links import KnowsDeletions, LinkResolverFromStore, LinkSet
-from syncd.cycle_scan import FullScan, resolved_related
-from syncd.errors import GuardError, QuotaExhaustedError, RecordError
-from syncd.pairs import Pair
-from syncd.planner import (
+from syncd.engine.applier import Applier, ApplyResult, FailurePolicy
+from syncd.engine.links import KnowsDeletions, LinkResolverFromStore, LinkSet
+from syncd.engine.pairs import Pair
+from syncd.engine.planner import (
     SIDES,
     Echo,
     GuardLimits,
@@ -40,7 +38,9 @@ from syncd.planner import (
     other,
     plan,
 )
-from syncd.readable import Readable, readable_of
+from syncd.engine.readable import Readable, readable_of
+from syncd.engine.scan import FullScan, resolved_related
+from syncd.errors import GuardError, QuotaExhaustedError, RecordError
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +74,7 @@ class CycleResult:
     unmappable: list[tuple[Side, str, str]] = field(default_factory=list)
     """Records whose values the mapping cannot translate: (side, key, why). Queued as failures."""
     readable: Readable = field(default_factory=Readable)
-    """How the report names the plan's records and shows their values (see ``syncd.readable``)."""
+    """How the report names the plan's records and shows their values (see ``syncd.engine.readable``)."""
 
     @property
     def failed(self) -> int:
@@ -235,7 +235,7 @@ class Cycle:
         self, started: datetime, needed: Mapping[Side, Collection[str]]
     ) -> tuple[dict[Side, Listing], dict[Side, Collection[str]], dict[Side, Collection[str]] | None]:
         """Both listings; per side every key they returned (a full scan keeps only the records it
-        must plan with, see ``cycle_scan``, yet knows every key it saw); and, when both sides were
+        must plan with, see ``scan``, yet knows every key it saw); and, when both sides were
         scanned in full, every linked key the scans started from."""
         cursors = {
             side: None if self.options.full else self.store.get_cursor(self.pair.name, side, CURSOR_KIND)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+from syncd.cli.onboarding.pairing import CANCELED, Pairing, Ref, status_word
 from syncd.errors import ConfigError
-from syncd.onboarding_pairing import CANCELED, Pairing, Ref, status_word
 from syncd.toml_text import toml_value
 
 TODO = "TODO(syncd init)"

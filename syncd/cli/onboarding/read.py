@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncd.cli.onboarding.pairing import Ref
 from syncd.connectors.planfix import reference
 from syncd.connectors.planfix.client import PlanfixClient
 from syncd.connectors.planfix.paging import PAGE_SIZE, read_pages
@@ -22,7 +23,6 @@ from syncd.connectors.planningpme.assumptions import CONFIG_PATH
 from syncd.connectors.planningpme.client import PlanningPmeClient
 from syncd.connectors.planningpme.pagination import Page, PageIndexPaginator
 from syncd.errors import RemoteError
-from syncd.onboarding_pairing import Ref
 from syncd.ratelimit import planfix_limiter, planningpme_limiter
 from syncd.settings import Settings
 

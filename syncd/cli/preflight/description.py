@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mappings.spec import MappingSpec
+from syncd.cli.preflight.checks import Finding, Preflight
 from syncd.connectors.planningpme.client import PlanningPmeClient
 from syncd.errors import RemoteError
-from syncd.preflight import Finding, Preflight
 from syncd.settings import PlanningPmeSettings
 
 SYSTEM = "planningpme"
