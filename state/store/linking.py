@@ -33,13 +33,7 @@ def upsert_link_row(s: Session, row: LinkRow) -> None:
         select(Link).where(Link.pair == row.pair, Link.planningpme_key == row.planningpme_key)
     ).first()
     if by_planfix is not None and by_pme is not None and by_planfix.id != by_pme.id:
-        raise LinkConflict(
-            row.pair,
-            row.planfix_key,
-            row.planningpme_key,
-            f"planfix {row.planfix_key!r} is linked to planningpme {by_planfix.planningpme_key!r} and "
-            f"planningpme {row.planningpme_key!r} to planfix {by_pme.planfix_key!r}",
-        )
+        raise _two_links(row, by_planfix, by_pme)
     link = (
         by_planfix
         or by_pme
@@ -81,13 +75,7 @@ def upsert_link_rows(s: Session, pair: str, rows: Sequence[LinkRow]) -> None:
     for row in rows:
         found_pf, found_pme = by_planfix.get(row.planfix_key), by_pme.get(row.planningpme_key)
         if found_pf is not None and found_pme is not None and found_pf is not found_pme:
-            raise LinkConflict(
-                row.pair,
-                row.planfix_key,
-                row.planningpme_key,
-                f"planfix {row.planfix_key!r} is linked to planningpme {found_pf.planningpme_key!r} and "
-                f"planningpme {row.planningpme_key!r} to planfix {found_pme.planfix_key!r}",
-            )
+            raise _two_links(row, found_pf, found_pme)
         existing = found_pf or found_pme
         link: Link | _NewLink
         if existing is None:
@@ -117,6 +105,17 @@ def upsert_link_rows(s: Session, pair: str, rows: Sequence[LinkRow]) -> None:
         # New links go in as one multi-row INSERT; the ORM would build and track an object each.
         names = _NewLink.__slots__
         s.connection().execute(sa_insert(Link), [{n: getattr(link, n) for n in names} for link in new])
+
+
+def _two_links(row: LinkRow, by_planfix: Link | _NewLink, by_pme: Link | _NewLink) -> LinkConflict:
+    """The refusal when the keys of ``row`` are held by two different links."""
+    return LinkConflict(
+        row.pair,
+        row.planfix_key,
+        row.planningpme_key,
+        f"planfix {row.planfix_key!r} is linked to planningpme {by_planfix.planningpme_key!r} and "
+        f"planningpme {row.planningpme_key!r} to planfix {by_pme.planfix_key!r}",
+    )
 
 
 @dataclass(slots=True)
