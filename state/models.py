@@ -4,7 +4,7 @@ These classes describe the *current* schema for queries; the schema on disk is b
 ``state/migrations.py``, and a test keeps the two identical. Changing a table here therefore means
 appending a migration there.
 
-Only ``state/store.py`` touches these classes: callers get frozen rows (``state/rows.py``), never
+Only ``state/store/`` touches these classes: callers get frozen rows (``state/rows.py``), never
 ORM objects that could lazily reach back into a closed session. No secret is ever stored: keys,
 hashes, field values and error messages only.
 """

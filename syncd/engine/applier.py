@@ -25,7 +25,8 @@ import structlog
 
 from mappings.errors import MappingValueError
 from state.errors import LinkConflict
-from state.store import AuditRow, Store
+from state.rows import AuditRow
+from state.store import Store
 from syncd.engine.links import link_state
 from syncd.engine.pairs import Pair
 from syncd.engine.planner import REOPEN_RULE, SIDES, Echo, LinkState, Observed, Operation, Plan, Side, other

@@ -12,7 +12,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from state.store import LinkRow, Store
+from state.rows import LinkRow
+from state.store import Store
 from syncd.engine.planner import SIDES, Echo, LinkState, Side
 
 

@@ -43,7 +43,8 @@ import structlog
 
 from mappings.engine import Mapper, MappingContext, canonical_hash
 from mappings.loading import load_mapping
-from state.store import LinkRow, Store
+from state.rows import LinkRow
+from state.store import Store
 from syncd.connectors.base import RemoteRecord
 from syncd.engine.links import LinkResolverFromStore, LinkSet
 from syncd.engine.pairs import Pair

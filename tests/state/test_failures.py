@@ -8,7 +8,8 @@ import pytest
 
 from state.backoff import retry_delay
 from state.rows import FailureRow
-from state.store import MAX_ERROR_CHARS, Store
+from state.store import Store
+from state.store.failures import MAX_ERROR_CHARS
 from tests.state.conftest import NOW
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from state.errors import LinkConflict
 from state.rows import LinkRow
-from state.store import IN_CHUNK, Store
+from state.store import Store
+from state.store.linking import IN_CHUNK
 from tests.state.conftest import NOW
 
 
