@@ -50,7 +50,7 @@ from syncd.engine.planner.model import (
 )
 from syncd.engine.planner.run import plan
 
-__all__ = [
+__all__ = (
     "REOPEN_RULE",
     "SIDES",
     "Echo",
@@ -71,4 +71,4 @@ __all__ = [
     "other",
     "plan",
     "read_back",
-]
+)
