@@ -2,10 +2,11 @@
 
 Each field is compared with the last synced value (the link's canonical values, or what that side
 holds in their place: ``echo``). Changed on one side → copied to the other; changed on both to the
-same value → nothing to write (equal values are not a conflict, property 9); changed on both to
-different values → the field's conflict policy (``conflicts.resolve``), and a ``conflict`` step
-when it is ``manual``. A link whose records changed only in what the mapping does not sync (or
-only in echoes) gets a ``refresh`` so its stored hashes and echo catch up.
+same value → nothing written, the link takes the value (equal values are not a conflict, property
+9); changed on both to different values → the field's conflict policy (``conflicts.resolve``),
+and a ``conflict`` step when it is ``manual``. A link whose records changed only in what the
+mapping does not sync (or only in echoes) gets a ``refresh`` so its stored hashes and echo catch
+up.
 
 Which links are merged: those whose record was read this cycle on either side, once each, unless
 one of its keys is skipped (rule 1), a record is out of the mapping's scope (left alone, still
@@ -41,6 +42,7 @@ def merge_linked(ctx: Context) -> None:
 
 
 def merge(ctx: Context, link: LinkState, pf: Observed | None, pme: Observed | None) -> None:
+    """Plan the updates, conflict or refresh that bring ``link``'s two records back in step."""
     if (pf is not None and not pf.included) or (pme is not None and not pme.included):
         return  # out of the mapping's scope: left alone, still linked
     unresolved = (pf.unresolved if pf else ()) + (pme.unresolved if pme else ())
