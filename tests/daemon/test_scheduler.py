@@ -13,7 +13,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 
 from state.rows import AuditRow
-from syncd.service.daemon import PRUNE_JOB
+from syncd.service.history import PRUNE_JOB
 from syncd.service.scheduler import (
     HEARTBEAT_JOB,
     STARTUP_JOB,
@@ -244,14 +244,15 @@ def test_a_reload_keeps_the_days_planfix_request_count(
 ) -> None:
     daemon = make_daemon(world, scheduler_factory=lambda: manual)
     daemon.run_pair("contacts", False)
-    before = daemon._gen.remotes.limiters["planfix"].quota_status()
+    before = daemon.generation.remotes.limiters["planfix"].quota_status()
     assert before is not None and before.used_today > 0
     Path(world.config_path).write_text(
         world.config_path.read_text().replace('tasks_every = "1h"', 'tasks_every = "5m"')
     )
     assert daemon.reload()
-    after = daemon._gen.remotes.limiters["planfix"].quota_status()
-    checked = daemon._gen.remotes.requests()["planfix"]  # the reload tried the credentials on the new one
+    after = daemon.generation.remotes.limiters["planfix"].quota_status()
+    # The reload tried the credentials on the new one.
+    checked = daemon.generation.remotes.requests()["planfix"]
     assert after is not None and after.used_today == before.used_today + checked
 
 
