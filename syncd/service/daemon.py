@@ -56,14 +56,7 @@ from syncd.service.history import prune_old_history, put_prune_job
 from syncd.service.liveness import HEARTBEAT_EVERY_S, Liveness, Watchdog
 from syncd.service.push_trigger import PushRuns
 from syncd.service.reload import Generation, Generations, read_new_config, settings_changes
-from syncd.service.scheduler import (
-    Heartbeat,
-    add_heartbeat,
-    add_startup_job,
-    build_scheduler,
-    job_specs,
-    pair_of,
-)
+from syncd.service.scheduler import CycleJobs, Heartbeat, add_heartbeat, add_startup_job
 from syncd.service.signals import install_signal_handlers
 from syncd.service.startup import await_remotes
 from syncd.service.systemd import Notifier, watchdog_interval
@@ -109,7 +102,7 @@ class Daemon:
         self.results: deque[CycleResult] = deque(maxlen=KEEP_RESULTS)
         self.heartbeat = Heartbeat(monotonic)
         self._locks: dict[str, threading.Lock] = {}
-        self._scheduled: dict[str, tuple[float, float]] = {}
+        self._cycle_jobs = CycleJobs()
         self._signal: str | None = None
         self._reloader: threading.Thread | None = None
         self._scheduler: BaseScheduler | None = None
@@ -275,22 +268,8 @@ class Daemon:
         are gone are removed; a new pair runs at once."""
         gen = self._gens.current
         now = self.now()
-        schedule = gen.settings.schedule
-        specs = job_specs(
-            [(name, p.mapper.spec.planfix_entity) for name, p in gen.pairs.items()], schedule, now
-        )
-        wanted = {s.job_id: (s.every_s, schedule.jitter) for s in specs}
-        for job in sched.get_jobs():
-            if pair_of(job.id) is not None and job.id not in wanted:
-                job.remove()
-        known = {pair_of(job_id) for job_id in self._scheduled}
-        changed = [s for s in specs if initial or self._scheduled.get(s.job_id) != wanted[s.job_id]]
-        changed = [
-            replace(s, first_run=now) if not initial and not s.full and s.pair not in known else s
-            for s in changed
-        ]
-        build_scheduler(changed, self.run_pair, schedule.jitter, sched)
-        self._scheduled = wanted
+        pairs: list[tuple[str, str]] = [(name, p.mapper.spec.planfix_entity) for name, p in gen.pairs.items()]
+        self._cycle_jobs.put(sched, pairs, gen.settings.schedule, self.run_pair, now, initial)
         if initial:
             add_startup_job(sched, self.run_all, now)
             add_heartbeat(sched, self.heartbeat, HEARTBEAT_EVERY_S, now)
