@@ -12,7 +12,7 @@ scheduler's thread or its worker pool is stuck, and the daemon stops feeding sys
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -82,6 +82,39 @@ def build_scheduler(
             replace_existing=True,
         )
     return sched
+
+
+class CycleJobs:
+    """The cycle jobs put on a scheduler, and the interval each was given: on reload only jobs
+    whose interval changed are replaced (the others keep their next run), jobs of pairs that are
+    gone are removed, and a new pair's incremental cycle runs at once."""
+
+    def __init__(self) -> None:
+        self._scheduled: dict[str, tuple[float, float]] = {}
+
+    def put(
+        self,
+        sched: BaseScheduler,
+        pairs: list[tuple[str, str]],
+        schedule: ScheduleSettings,
+        run: Callable[[str, bool], None],
+        now: datetime,
+        initial: bool,
+    ) -> None:
+        """``pairs`` as for ``job_specs``; ``initial`` puts every job (the daemon's start)."""
+        specs = job_specs(pairs, schedule, now)
+        wanted = {s.job_id: (s.every_s, schedule.jitter) for s in specs}
+        for job in sched.get_jobs():
+            if pair_of(job.id) is not None and job.id not in wanted:
+                job.remove()
+        known = {pair_of(job_id) for job_id in self._scheduled}
+        changed = [s for s in specs if initial or self._scheduled.get(s.job_id) != wanted[s.job_id]]
+        changed = [
+            replace(s, first_run=now) if not initial and not s.full and s.pair not in known else s
+            for s in changed
+        ]
+        build_scheduler(changed, run, schedule.jitter, sched)
+        self._scheduled = wanted
 
 
 def add_startup_job(sched: BaseScheduler, run_all: Callable[[], None], now: datetime) -> None:

@@ -14,7 +14,7 @@ import pytest
 from state.store import Store
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
-from syncd.service.daemon import BACKOFF_CAP_S, backoff
+from syncd.service.backoff import BACKOFF_CAP_S, backoff
 from tests.daemon.conftest import (
     DaemonFactory,
     Event,

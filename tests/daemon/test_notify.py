@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
-import syncd.service.daemon
+import syncd.service.startup
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
-from syncd.service.daemon import HEARTBEAT_STALE_S, STUCK_AFTER_S, Daemon
+from syncd.service.daemon import Daemon
+from syncd.service.liveness import HEARTBEAT_STALE_S, STUCK_AFTER_S
 from syncd.service.scheduler import HEARTBEAT_JOB
 from syncd.service.systemd import Notifier
 from tests.daemon.conftest import (
@@ -85,7 +86,7 @@ def test_ready_waits_until_both_systems_answer(
     logs: list[Event],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(syncd.service.daemon, "STARTUP_RETRY_BASE_S", 0.05)
+    monkeypatch.setattr(syncd.service.startup, "STARTUP_RETRY_BASE_S", 0.05)
     app = PlanningPmeEmulator(EmulatorOptions(hourly_limit=0)).app
     pme = EmulatorServer(app)
     w = world_with(planfix_server(), pme)

@@ -15,7 +15,8 @@ import pytest
 
 from syncd.push.endpoint import PushServer, create_push_app
 from syncd.runtime import Remotes
-from syncd.service.daemon import PUSH_JOB, Daemon
+from syncd.service.daemon import Daemon
+from syncd.service.push_trigger import PUSH_JOB
 from syncd.settings import PushSettings
 from tests.daemon.conftest import DaemonFactory, Event, FakeClock, ManualScheduler, named, wait_until
 from tests.e2e.conftest import World

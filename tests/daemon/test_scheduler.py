@@ -10,10 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.job import Job
+from apscheduler.schedulers.base import STATE_RUNNING, BaseScheduler
 
 from state.rows import AuditRow
-from syncd.service.daemon import PRUNE_JOB
+from syncd.service.background import background_scheduler
+from syncd.service.history import PRUNE_JOB
 from syncd.service.scheduler import (
     HEARTBEAT_JOB,
     STARTUP_JOB,
@@ -24,7 +29,7 @@ from syncd.service.scheduler import (
     run_now,
 )
 from syncd.settings import ScheduleSettings
-from tests.daemon.conftest import T0, DaemonFactory, Event, FakeClock, ManualScheduler, named
+from tests.daemon.conftest import T0, DaemonFactory, Event, FakeClock, ManualScheduler, named, wait_until
 from tests.e2e.conftest import World
 
 PAIRS = [("contacts", "contact"), ("tasks", "task")]
@@ -207,6 +212,46 @@ def test_daemon_startup_job_runs_every_pair_at_once_contacts_first(
     assert manual.get_job(STARTUP_JOB) is None, "the startup job runs once"
 
 
+class StartupHeld(ThreadPoolExecutor):  # type: ignore[misc]
+    """Holds the scheduler's thread in the submission of the startup job until the daemon has begun
+    to stop that scheduler: the moment a stop right after READY=1 can fall on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.firing = threading.Event()
+        self.scheduler: BaseScheduler | None = None
+
+    def submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        super().submit_job(job, run_times)
+        if job.id == STARTUP_JOB:
+            self.firing.set()
+            wait_until(lambda: self.scheduler is not None and self.scheduler.state != STATE_RUNNING)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_stop_while_the_startup_job_is_fired_leaves_the_scheduler_thread_unharmed(
+    world: World, make_daemon: DaemonFactory, logs: list[Event]
+) -> None:
+    """APScheduler removes a fired one-off job right after submitting it; a shutdown that began
+    meanwhile must not make that removal fail (JobLookupError, the scheduler's thread dead with a
+    traceback on stderr, outside the JSON log)."""
+    held = StartupHeld()
+
+    def scheduler() -> BaseScheduler:
+        held.scheduler = background_scheduler(held)
+        return held.scheduler
+
+    daemon = make_daemon(world, scheduler_factory=scheduler)
+    codes: list[int] = []
+    serving = threading.Thread(target=lambda: codes.append(daemon.serve(tick_s=0.05)), daemon=True)
+    serving.start()
+    assert held.firing.wait(60), "the startup job was never fired"
+    daemon.stop_event.set()
+    serving.join(60)
+    assert codes == [0]
+    assert named(logs, "daemon.stopped", exit_code=0)
+
+
 def test_reload_reschedules_only_jobs_whose_interval_changed(
     world: World, make_daemon: DaemonFactory, manual: ManualScheduler, logs: list[Event]
 ) -> None:
@@ -244,14 +289,15 @@ def test_a_reload_keeps_the_days_planfix_request_count(
 ) -> None:
     daemon = make_daemon(world, scheduler_factory=lambda: manual)
     daemon.run_pair("contacts", False)
-    before = daemon._gen.remotes.limiters["planfix"].quota_status()
+    before = daemon.generation.remotes.limiters["planfix"].quota_status()
     assert before is not None and before.used_today > 0
     Path(world.config_path).write_text(
         world.config_path.read_text().replace('tasks_every = "1h"', 'tasks_every = "5m"')
     )
     assert daemon.reload()
-    after = daemon._gen.remotes.limiters["planfix"].quota_status()
-    checked = daemon._gen.remotes.requests()["planfix"]  # the reload tried the credentials on the new one
+    after = daemon.generation.remotes.limiters["planfix"].quota_status()
+    # The reload tried the credentials on the new one.
+    checked = daemon.generation.remotes.requests()["planfix"]
     assert after is not None and after.used_today == before.used_today + checked
 
 

@@ -33,7 +33,8 @@ from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.logs import configure_logging
 from syncd.runtime import build_pairs, build_remotes, load_mappings, open_store
-from syncd.service.daemon import Daemon, PairHealth
+from syncd.service.daemon import Daemon
+from syncd.service.health import PairHealth
 from syncd.service.systemd import Notifier
 from syncd.settings import Settings, load_settings
 from tests.soak.chaos import Chaos, ChaosStats, Restartable
