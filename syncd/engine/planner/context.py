@@ -16,9 +16,19 @@ Two rules every family obeys are answered here, once:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from syncd.engine.planner.model import LinkState, Observed, Operation, PlanInput, Side
+from syncd.engine.planner.model import (
+    SIDES,
+    Echo,
+    FieldChange,
+    LinkState,
+    Observed,
+    Operation,
+    PlanInput,
+    Side,
+)
 
 
 class LinkIndex:
@@ -64,3 +74,36 @@ class Context:
             and not self.skip(side, key)
             and (side, key) not in self.claimed
         ]
+
+    def unlink(self, link: LinkState, *, reason: str, rule: str) -> None:
+        """Drop a link and keep both records (or what is left of them) as they are."""
+        self.ops.append(
+            Operation("unlink", None, link.planfix_key, link.planningpme_key, reason=reason, rule=rule)
+        )
+
+    def update_both(
+        self,
+        writes: Mapping[Side, list[FieldChange]],
+        keys: tuple[str, str],
+        *,
+        reason: str,
+        rule: str,
+        canonical: Mapping[str, Any],
+        echo: Echo | None = None,
+    ) -> None:
+        """One update per side that has fields to receive, Planfix first: the plan's order is fixed,
+        so a dry run and the following run list the same steps."""
+        for target in SIDES:
+            if writes[target]:
+                self.ops.append(
+                    Operation(
+                        "update",
+                        target,
+                        *keys,
+                        reason=reason,
+                        rule=rule,
+                        changes=tuple(writes[target]),
+                        canonical=canonical,
+                        echo=echo if echo is not None else Echo(),
+                    )
+                )

@@ -54,16 +54,7 @@ def _delete_linked(ctx: Context, link: LinkState, side: Side) -> None:
     target = other(side)
     target_key = link.key(target)
     if target_key in ctx.deleted(target):
-        ctx.ops.append(
-            Operation(
-                "unlink",
-                None,
-                link.planfix_key,
-                link.planningpme_key,
-                reason="deleted on both sides",
-                rule="tombstone",
-            )
-        )
+        ctx.unlink(link, reason="deleted on both sides", rule="tombstone")
         return
     survivor = ctx.rec(target, target_key)
     if (
@@ -79,15 +70,8 @@ def _delete_linked(ctx: Context, link: LinkState, side: Side) -> None:
         return
     policy = ctx.rules.on_delete[side]
     if policy == "ignore":
-        ctx.ops.append(
-            Operation(
-                "unlink",
-                None,
-                link.planfix_key,
-                link.planningpme_key,
-                reason=f"deleted on {side}; the {target} record is kept",
-                rule=f"on_{side}_delete = ignore",
-            )
+        ctx.unlink(
+            link, reason=f"deleted on {side}; the {target} record is kept", rule=f"on_{side}_delete = ignore"
         )
         return
     kind: OpKind = "archive" if policy == "archive" else "delete"
@@ -143,15 +127,10 @@ def _reopen(ctx: Context, link: LinkState, archived_side: Side, survivor: Observ
 def _recreate(ctx: Context, link: LinkState, deleted_side: Side, survivor: Observed) -> None:
     """Modification wins over deletion: the deleted side gets the record back, as edited."""
     canonical = {**link.canonical, **changed_fields(ctx.rules, link, survivor)}
-    ctx.ops.append(
-        Operation(
-            "unlink",
-            None,
-            link.planfix_key,
-            link.planningpme_key,
-            reason=f"deleted on {deleted_side} but changed on {survivor.side}",
-            rule="modification wins over deletion",
-        )
+    ctx.unlink(
+        link,
+        reason=f"deleted on {deleted_side} but changed on {survivor.side}",
+        rule="modification wins over deletion",
     )
     ctx.ops.append(create(ctx.rules, survivor, canonical, "modification wins over deletion"))
     ctx.claimed.add((survivor.side, survivor.key))

@@ -104,17 +104,10 @@ def link_matched(ctx: Context, pf: Observed, pme: Observed, rule: str = "match k
             canonical=merged,
         )
     )
-    for target in SIDES:
-        if writes[target]:
-            ctx.ops.append(
-                Operation(
-                    "update",
-                    target,
-                    pf.key,
-                    pme.key,
-                    reason="values differ at first link",
-                    rule=f"{rule}; conflict policy per field",
-                    changes=tuple(writes[target]),
-                    canonical=merged,
-                )
-            )
+    ctx.update_both(
+        writes,
+        (pf.key, pme.key),
+        reason="values differ at first link",
+        rule=f"{rule}; conflict policy per field",
+        canonical=merged,
+    )

@@ -85,21 +85,14 @@ def merge(ctx: Context, link: LinkState, pf: Observed | None, pme: Observed | No
     echo = settled(echo, link.canonical, merged)
     reason_bits = [f"changed on {s}: {', '.join(sorted(changed[s]))}" for s in SIDES if changed[s]]
     rule_text = "; ".join(decided) if decided else "three-way merge"
-    for target in SIDES:
-        if writes[target]:
-            ctx.ops.append(
-                Operation(
-                    "update",
-                    target,
-                    link.planfix_key,
-                    link.planningpme_key,
-                    reason="; ".join(reason_bits),
-                    rule=rule_text,
-                    changes=tuple(writes[target]),
-                    canonical=merged,
-                    echo=echo,
-                )
-            )
+    ctx.update_both(
+        writes,
+        (link.planfix_key, link.planningpme_key),
+        reason="; ".join(reason_bits),
+        rule=rule_text,
+        canonical=merged,
+        echo=echo,
+    )
     if conflicts:
         ctx.ops.append(
             Operation(
