@@ -34,6 +34,19 @@ class LinkRow:
     of a synced value (the engine's ``Echo``, in its stored form); ``{}`` when nothing is pending."""
 
 
+def synced_link(
+    pair: str,
+    keys: tuple[str, str],
+    canonical: Mapping[str, Any],
+    hashes: tuple[str, str],
+    now: datetime,
+    echo: Mapping[str, Any] | None = None,
+) -> LinkRow:
+    """A link as it stands right after a sync: ``keys`` and ``hashes`` are (Planfix, PlanningPME);
+    created and synced ``now`` (the store keeps the first creation time of a link it updates)."""
+    return LinkRow(pair, *keys, dict(canonical), *hashes, now, now, dict(echo or {}))
+
+
 @dataclass(frozen=True, slots=True)
 class IntentRow:
     """A create that was (about to be) sent; open while ``closed_at`` is None."""

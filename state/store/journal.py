@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from state.models import Cursor, Intent
-from state.rows import IntentRow, LinkRow
+from state.rows import IntentRow, synced_link
 from state.store.base import StoreBase
 from state.store.convert import intent_row
 from state.store.linking import upsert_link_row
@@ -91,16 +91,13 @@ class JournalQueries(StoreBase):
             if intent is None:
                 raise LookupError(f"intent {intent_id} does not exist")
             created = planfix_key if intent.target_side == "planfix" else planningpme_key
-            row = LinkRow(
+            row = synced_link(
                 intent.pair,
-                planfix_key,
-                planningpme_key,
-                dict(canonical),
-                planfix_hash,
-                planningpme_hash,
+                (planfix_key, planningpme_key),
+                canonical,
+                (planfix_hash, planningpme_hash),
                 now,
-                now,
-                dict(echo or {}),
+                echo,
             )
             upsert_link_row(s, row)
             _close_intent(s, intent_id, outcome, created, now)

@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select, update
 
 from state.models import Link, Tombstone
-from state.rows import LinkRow
+from state.rows import LinkRow, synced_link
 from state.store.base import StoreBase
 from state.store.convert import LINK_COLUMNS, link_row, link_row_of
 from state.store.linking import IN_CHUNK, upsert_link_row, upsert_link_rows
@@ -140,16 +140,8 @@ class LinkQueries(StoreBase):
         re-keyed, e.g. after a record was re-created); if the keys belong to two different links,
         LinkConflict is raised and nothing is written.
         """
-        row = LinkRow(
-            pair,
-            planfix_key,
-            planningpme_key,
-            dict(canonical),
-            planfix_hash,
-            planningpme_hash,
-            now,
-            now,
-            dict(echo or {}),
+        row = synced_link(
+            pair, (planfix_key, planningpme_key), canonical, (planfix_hash, planningpme_hash), now, echo
         )
         with self._session("upsert_link", write=True) as s:
             upsert_link_row(s, row)
