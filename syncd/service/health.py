@@ -44,13 +44,14 @@ def cycle_done(
     now: Callable[[], datetime],
 ) -> None:
     """A cycle ran to its end. One the applier gave up on counts as an outage, unless the daemon
-    asked it to stop (``stopping``): then it only stopped after the operation in flight."""
-    health.cycles += 1
+    asked it to stop (``stopping``): then it only stopped after the operation in flight. Either
+    way the cycle counts once (``rest`` counts the outage)."""
     aborted = result.applied.aborted if result.applied is not None else None
     if aborted is not None and not stopping():
         # The applier gave up after several transient failures in a row: the remote went away.
         rest(name, health, "outage", aborted, now())
         return
+    health.cycles += 1
     was = health.paused_for
     attempts = health.failures_in_a_row
     health.failures_in_a_row = 0
