@@ -163,23 +163,21 @@ class Cycle:
             for f in failures
             if f.side in SIDES and (f.parked or (f.next_retry_at is not None and f.next_retry_at > started))
         )
+        views = {
+            side: SideView(
+                side,
+                observed[side],
+                deleted[side],
+                listings[side].complete,
+                archived=frozenset(self._archived[side]),
+            )
+            for side in SIDES
+        }
         data = PlanInput(
             rules=self.pair.rules,
             links=links.states(),
-            planfix=SideView(
-                "planfix",
-                observed["planfix"],
-                deleted["planfix"],
-                listings["planfix"].complete,
-                archived=frozenset(self._archived["planfix"]),
-            ),
-            planningpme=SideView(
-                "planningpme",
-                observed["planningpme"],
-                deleted["planningpme"],
-                listings["planningpme"].complete,
-                archived=frozenset(self._archived["planningpme"]),
-            ),
+            planfix=views["planfix"],
+            planningpme=views["planningpme"],
             tombstones=tombstones,
             backing_off=backing_off,
         )
