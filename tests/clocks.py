@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 
 
 class FakeClock:
-    """Time that moves only when told to (or when someone "sleeps"); starts at the real now.
+    """Time that moves only when told to (or when someone "sleeps"); starts at ``start`` or the real now.
 
     One object serves both clock interfaces: ``syncd.ratelimit.Clock`` (limiters, the Planfix
     emulator) and a plain ``() -> seconds since the epoch`` callable (the PlanningPME emulator).
     ``slept`` adds up every pause, so a test can tell how long a client would have waited.
     """
 
-    def __init__(self) -> None:
-        self.t = time.time()
+    def __init__(self, start: datetime | None = None) -> None:
+        self.t = time.time() if start is None else start.timestamp()
         self.slept = 0.0
 
     def monotonic(self) -> float:
