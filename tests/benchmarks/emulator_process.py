@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -30,26 +29,7 @@ from syncd.emulators.planfix import PlanfixEmulator, PlanfixEmulatorConfig
 from syncd.emulators.planfix_gate import RateGate as PlanfixGate
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.emulators.planningpme_gate import RateGate as PlanningPmeGate
-
-
-class OffsetClock:
-    """Real monotonic time and sleeps; wall time ``offset`` seconds ahead."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset)
-
-    def epoch(self) -> float:
-        return time.time() + self.offset
+from tests.benchmarks.clock import OffsetClock
 
 
 def _number(body: Any, name: str) -> float:

@@ -22,7 +22,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,31 +41,9 @@ from syncd.engine.planner import SIDES, GuardLimits, Side
 from syncd.ratelimit import AccountLimiter, DailyQuota, SlidingWindow
 from syncd.runtime import Remotes, build_pairs, load_mappings
 from syncd.settings import Settings, load_settings
+from tests.benchmarks.clock import OffsetClock
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class BenchClock:
-    """Real monotonic time and sleeps; wall time (``now``) that a benchmark may move forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset)
-
-    def epoch(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass(frozen=True)
@@ -178,7 +155,7 @@ class Emulators:
 @dataclass
 class World:
     limits: Limits
-    clock: BenchClock
+    clock: OffsetClock
     emulators: Emulators
     settings: Settings
     specs: list[MappingSpec]
@@ -302,7 +279,7 @@ def scaled_window(rate: float) -> SlidingWindow:
     return SlidingWindow(1, 1.0 / rate, guard=0.03 / rate)
 
 
-def _remotes(settings: Settings, clock: BenchClock, limits: Limits) -> Remotes:
+def _remotes(settings: Settings, clock: OffsetClock, limits: Limits) -> Remotes:
     """syncd's connectors, each account behind a limiter that keeps to the emulator's rate."""
     zone = ZoneInfo(settings.planfix.timezone)
     daily = DailyQuota(settings.planfix.daily_quota, settings.planfix.quota_reserve, zone, clock.now())
@@ -333,7 +310,7 @@ def _remotes(settings: Settings, clock: BenchClock, limits: Limits) -> Remotes:
 @contextmanager
 def world(limits: Limits = Limits()) -> Iterator[World]:
     """A fresh world in a temporary directory; everything is stopped and removed afterwards."""
-    clock = BenchClock()
+    clock = OffsetClock()
     planfix = EmulatorProcess("planfix")
     try:
         planningpme = EmulatorProcess("planningpme")

@@ -13,10 +13,8 @@ Nothing here knows what a task or an event is: that is the suite's own table
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -32,41 +30,16 @@ from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.ratelimit import planfix_limiter, planningpme_limiter
 from syncd.settings import PlanfixSettings, PlanningPmeSettings
+from tests.clocks import FakeClock
 
 EmulatorName = Literal["planfix", "planningpme"]
 
 RETRY = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 """Three attempts per request; the back-off sleeps on the fake clock."""
-TICK = timedelta(seconds=1)
-"""How far the shared clock moves on every request a connector sends."""
+TICK = 1.0
+"""How many seconds the shared clock moves on every request a connector sends."""
 PLANFIX_QUOTA = 1_000_000
 """Big enough never to run out, but set, so the emulator reports what is left (quota_hint)."""
-
-
-class FakeClock:
-    """Time that moves only when told to, when someone "sleeps", or when a request goes out.
-
-    One object serves both clock interfaces: ``syncd.ratelimit.Clock`` (connectors, the Planfix
-    emulator) and a plain ``() -> seconds`` callable (the PlanningPME emulator).
-    """
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    def advance(self, by: timedelta) -> None:
-        self.t += by.total_seconds()
-
-    def __call__(self) -> float:
-        return self.t
 
 
 RequestTest = Callable[[httpx.Request], bool]

@@ -37,8 +37,8 @@ from tests.contract.conftest import (
 
 UNKNOWN = "987654321"
 """A key no emulator hands out in this suite."""
-PAST_OVERLAP = timedelta(minutes=10)
-"""Longer than any connector's overlap window (Planfix 2 min, PlanningPME 5 min)."""
+PAST_OVERLAP = 10 * 60.0
+"""Seconds: longer than any connector's overlap window (Planfix 2 min, PlanningPME 5 min)."""
 
 
 # ------------------------------------------------------------------ what differs, stated

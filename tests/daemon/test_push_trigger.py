@@ -193,13 +193,8 @@ def test_a_push_while_a_scheduled_cycle_runs_is_synced_right_after_it(
             sched_clock.advance(3600)
             sched.tick()  # the scheduled incremental cycles start
             wait_until(lambda: world.pme("GET", "stats")["writes"] > 0, what="the scheduled cycle's writes")
-            remotes = world.remotes()
-            try:
-                pushed = remotes.by_entity["contact"].create(
-                    {"name": "Late", "lastName": "Comer", "email": "late@example.com"}, None
-                )
-            finally:
-                remotes.close()
+            late = {"name": "Late", "lastName": "Comer", "email": "late@example.com"}
+            pushed = world.create("contact", late)
             ep.push_contact(pushed.key, "late@example.com")
             assert "contacts" in daemon.running_since, "the push must arrive while the cycle runs"
             sched_clock.advance(daemon.settings.push.debounce)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from syncd.cli.commands import run_once
+from syncd.connectors.base import NativeRecord, RemoteRecord
 from syncd.emulators.common import EmulatorServer
 from syncd.emulators.config import emulator_config
 from syncd.emulators.planfix import PlanfixEmulatorConfig, create_app
@@ -54,6 +55,14 @@ class World:
     def remotes(self) -> Remotes:
         settings = self.settings
         return build_remotes(settings, load_mappings(settings, self.config_path.parent))
+
+    def create(self, entity: str, data: NativeRecord) -> RemoteRecord:
+        """Create one record through syncd's own connector for ``entity``, as its user would."""
+        remotes = self.remotes()
+        try:
+            return remotes.by_entity[entity].create(data, None)
+        finally:
+            remotes.close()
 
     # -- the emulators' control APIs --------------------------------------------------------
 

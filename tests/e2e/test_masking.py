@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import tempfile
 import threading
@@ -32,7 +31,7 @@ from syncd.cli.main import main
 from syncd.cli.report import RENDERERS
 from syncd.connectors.planningpme.connector import PlanningPmeCustomerConnector, PlanningPmeEventConnector
 from syncd.errors import RecordError
-from syncd.logs import STDLIB_LOGGERS, configure_logging
+from syncd.logs import configure_logging
 from syncd.runtime import open_store
 from syncd.service.daemon import Daemon
 from syncd.service.systemd import Notifier
@@ -59,12 +58,7 @@ def _assert_masked(text: str) -> None:
     assert "***" in text  # the text was there, and masked
 
 
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    for name in STDLIB_LOGGERS:
-        logging.getLogger(name).handlers.clear()
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 
 class _Echo(BaseHTTPRequestHandler):

@@ -6,13 +6,8 @@ push then goes through. A real ``syncd run`` process; every wait is bounded."""
 from __future__ import annotations
 
 import os
-import queue
 import select
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import World
-from tests.e2e.test_push_daemon import _free_port, _lines, _wait_for
+from tests.e2e.push_daemon import push_daemon
 
 TOKEN = "push-token-for-the-abuse-test"
 MAX_CONNECTIONS = 40
@@ -47,51 +42,29 @@ def _closed_by_server(sock: socket.socket, deadline: float) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to count descriptors")
 def test_a_flood_of_idle_connections_neither_exhausts_descriptors_nor_blocks_pushes(world: World) -> None:
-    port = _free_port()
-    with world.config_path.open("a") as f:
-        f.write(
-            f'\n[schedule]\ntasks_every = "1h"\ncontacts_every = "1h"\nfull_scan_every = "24h"\njitter = 0\n'
-            f'\n[push]\nenabled = true\nlisten = "127.0.0.1:{port}"\ntoken = "{TOKEN}"\ndebounce = "1s"\n'
-            f'max_connections = {MAX_CONNECTIONS}\nheader_timeout = "2s"\n'
-            '\n[logging]\nformat = "json"\n'
-        )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd", "run", "--config", str(world.config_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    events: queue.Queue[dict] = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stderr, events), daemon=True).start()
-    seen: list[dict] = []
-    flood: list[socket.socket] = []
-    try:
-        _wait_for(
-            events,
-            seen,
-            lambda s: {e.get("pair") for e in s if e.get("event") == "cycle.done"} >= {"contacts", "tasks"},
-        )
-        baseline = _open_fds(proc.pid)
-        for _ in range(FLOOD):
-            flood.append(socket.create_connection(("127.0.0.1", port), timeout=SAFETY_S))
-        bound = baseline + MAX_CONNECTIONS + 5
-        deadline = time.monotonic() + SAFETY_S
-        while _open_fds(proc.pid) > bound:  # the extra connections are closed as they are accepted
-            assert time.monotonic() < deadline, f"{_open_fds(proc.pid)} descriptors open, bound {bound}"
-            time.sleep(0.05)
-        deadline = time.monotonic() + SAFETY_S
-        assert all(_closed_by_server(sock, deadline) for sock in flood), "idle sockets must be closed"
-        reply = httpx.post(
-            f"http://127.0.0.1:{port}/planfix",
-            json={"action": "createList", "authToken": TOKEN, "data": {"listName": "Plan"}},
-            timeout=SAFETY_S,
-        )
-        assert reply.json()["success"] is True
-        assert any(e.get("event") == "push.rejected" for e in [*seen, *list(events.queue)])
-    finally:
-        for sock in flood:
-            sock.close()
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-    assert code == 0
+    options = f'max_connections = {MAX_CONNECTIONS}\nheader_timeout = "2s"\n'
+    with push_daemon(world, TOKEN, options) as daemon:
+        pid = daemon.proc.pid
+        flood: list[socket.socket] = []
+        try:
+            baseline = _open_fds(pid)
+            for _ in range(FLOOD):
+                flood.append(socket.create_connection(("127.0.0.1", daemon.port), timeout=SAFETY_S))
+            bound = baseline + MAX_CONNECTIONS + 5
+            deadline = time.monotonic() + SAFETY_S
+            while _open_fds(pid) > bound:  # the extra connections are closed as they are accepted
+                assert time.monotonic() < deadline, f"{_open_fds(pid)} descriptors open, bound {bound}"
+                time.sleep(0.05)
+            deadline = time.monotonic() + SAFETY_S
+            assert all(_closed_by_server(sock, deadline) for sock in flood), "idle sockets must be closed"
+            reply = httpx.post(
+                f"http://127.0.0.1:{daemon.port}/planfix",
+                json={"action": "createList", "authToken": TOKEN, "data": {"listName": "Plan"}},
+                timeout=SAFETY_S,
+            )
+            assert reply.json()["success"] is True
+            assert any(e.get("event") == "push.rejected" for e in daemon.logged())
+        finally:
+            for sock in flood:
+                sock.close()
+    assert daemon.returncode == 0

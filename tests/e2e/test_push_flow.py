@@ -32,13 +32,7 @@ def _serve(store: Store) -> PushServer:
 
 def test_pushed_contact_becomes_one_customer_and_replays_are_harmless(world: World) -> None:
     world.sync()  # creates the state database
-    remotes = world.remotes()
-    try:
-        contact = remotes.by_entity["contact"].create(
-            {"name": "Olga", "lastName": "Pushkina", "email": "olga@example.com"}, None
-        )
-    finally:
-        remotes.close()
+    contact = world.create("contact", {"name": "Olga", "lastName": "Pushkina", "email": "olga@example.com"})
     state = world.config_path.parent / "state.db"
     with Store.open(state) as store, _serve(store) as server:
         listed = _push(server.base_url, "createList", {"listName": "Customers to plan"}).json()

@@ -16,7 +16,8 @@ from state.rows import LinkRow
 from state.store import Store
 from syncd.engine.links import LinkResolverFromStore, LinkSet
 from syncd.engine.planner import SIDES, LinkState, Observed, PlanInput, Side, SideView, plan
-from tests.engine.test_planner import RULES, h, link, pf_view, pme_view
+from tests.engine.plans import h
+from tests.engine.test_planner import RULES, link, pf_view, pme_view
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PF_KEYS = [str(i) for i in range(1, 7)]

@@ -15,7 +15,6 @@ from syncd.engine.planner import (
     Echo,
     FieldRule,
     LinkState,
-    Observed,
     PairRules,
     Plan,
     PlanInput,
@@ -24,6 +23,7 @@ from syncd.engine.planner import (
     is_echo,
     plan,
 )
+from tests.engine.plans import h, kinds, obs
 
 RULES = PairRules(
     pair="tasks",
@@ -36,14 +36,6 @@ RULES = PairRules(
 )
 
 SYNCED = {"title": "Roof repair", "status": None, "phone": ""}
-
-
-def h(canonical: dict[str, Any]) -> str:
-    return repr(sorted(canonical.items()))
-
-
-def obs(side: str, key: str, canonical: dict[str, Any]) -> Observed:
-    return Observed(side=side, key=key, canonical=canonical, hash=h(canonical))  # type: ignore[arg-type]
 
 
 def created_on_planfix(canonical: dict[str, Any] = SYNCED) -> LinkState:
@@ -78,10 +70,6 @@ def run(
             ),
         )
     )
-
-
-def kinds(p: Plan) -> list[tuple[str, str | None]]:
-    return [(op.kind, op.target) for op in p.operations]
 
 
 def test_a_default_status_on_read_back_is_held_not_copied() -> None:

@@ -20,6 +20,7 @@ from syncd.engine.planner import (
     guard_violation,
     plan,
 )
+from tests.engine.plans import h, kinds, obs
 
 RULES = PairRules(
     pair="tasks",
@@ -36,20 +37,12 @@ RULES = PairRules(
 BASE = {"title": "Visit", "status": "1", "note": "n", "owner": "u1"}
 
 
-def h(canonical: dict[str, Any]) -> str:
-    return repr(sorted(canonical.items()))
-
-
 def pf_view(canonical: dict[str, Any]) -> dict[str, Any]:
     return dict(canonical)
 
 
 def pme_view(canonical: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in canonical.items() if k != "owner"}
-
-
-def obs(side: str, key: str, canonical: dict[str, Any], **kw: Any) -> Observed:
-    return Observed(side=side, key=key, canonical=canonical, hash=h(canonical), **kw)  # type: ignore[arg-type]
 
 
 def link(pf: str = "1", pme: str = "E1", canonical: dict[str, Any] | None = None) -> LinkState:
@@ -75,10 +68,6 @@ def run(
             **kw,
         )
     )
-
-
-def kinds(p: Plan) -> list[tuple[str, str | None]]:
-    return [(op.kind, op.target) for op in p.operations]
 
 
 def test_unchanged_records_plan_nothing() -> None:

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.engine.planner import SIDES, LinkState, Observed, Operation, PlanInput, Side, SideView, plan
-from tests.engine.test_planner import RULES, h, pf_view, pme_view
+from tests.engine.plans import h
+from tests.engine.test_planner import RULES, pf_view, pme_view
 
 VIEWS = {"planfix": pf_view, "planningpme": pme_view}
 STATES = ("absent", "unchanged", "changed", "deleted", "excluded", "unresolved", "archived-like")

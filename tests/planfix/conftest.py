@@ -9,10 +9,9 @@ needs to control modification times.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,28 +24,14 @@ from syncd.emulators.common import EmulatorServer
 from syncd.emulators.planfix import PlanfixEmulator, PlanfixEmulatorConfig
 from syncd.ratelimit import AccountLimiter, Clock, DailyQuota
 from syncd.settings import PlanfixSettings
+from tests.clocks import FakeClock as BaseFakeClock
 
 ZONE = ZoneInfo("Europe/Moscow")
 FAST_RETRY = RetryPolicy(attempts=3, base=0.01, cap=0.02)
 
 
-class FakeClock:
-    """Time that moves only when told to (or when someone "sleeps"); starts at the real now."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+class FakeClock(BaseFakeClock):
+    """The shared fake clock, which a test can also set to a Moscow wall time (the emulator's)."""
 
     def set_local(self, naive: datetime) -> None:
         """Jump to a naive Moscow time (the emulator's zone)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,33 +29,9 @@ from syncd.emulators.common import EmulatorServer
 from syncd.emulators.planningpme import EmulatorOptions, PlanningPmeEmulator
 from syncd.ratelimit import AccountLimiter, planningpme_limiter
 from syncd.settings import PlanningPmeSettings
+from tests.clocks import FakeClock
 
 APP_KEY = "demo-appkey"
-
-
-class FakeClock:
-    """Time that moves only when told to (or when someone "sleeps"); starts at the real now."""
-
-    def __init__(self) -> None:
-        self.t = time.time()
-        self.slept = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        self.slept += max(0.0, seconds)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.t, UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def __call__(self) -> float:
-        """The emulator's clock interface: seconds since the epoch."""
-        return self.t
 
 
 @dataclass

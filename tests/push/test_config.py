@@ -9,21 +9,9 @@ import pytest
 
 from syncd.errors import ConfigError
 from syncd.settings import Settings, parse_settings
+from tests.config_text import REMOTES
 
-BASE = """
-[planfix]
-url = "http://127.0.0.1:8701/xml/"
-account = "demo"
-api_key = "demo-key"
-token = "demo-token"
-
-[planningpme]
-url = "http://127.0.0.1:8702"
-brand = "demo"
-app_key = "demo-appkey"
-username = "demo"
-password = "demo"
-
+BASE = f"""{REMOTES}
 [push]
 enabled = true
 """

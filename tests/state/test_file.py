@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
-import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,21 +14,8 @@ from state.errors import StateCorrupt, StateFileError, StateReadOnly, StateTooNe
 from state.migrations import CURRENT_VERSION
 from state.rows import LinkRow
 from state.store import Store
+from tests.conftest import mode
 from tests.state.conftest import NOW
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that lets everyone read new files, so 0600 must come from syncd, not the shell."""
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def pragma(store: Store, name: str) -> object:

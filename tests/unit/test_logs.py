@@ -4,8 +4,7 @@ import asyncio
 import gc
 import io
 import json
-import logging
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -15,7 +14,6 @@ import structlog
 from syncd.httpserver import BackgroundServer
 from syncd.logs import (
     REDACTED,
-    STDLIB_LOGGERS,
     Redactor,
     active_redactor,
     configure_logging,
@@ -23,6 +21,8 @@ from syncd.logs import (
     redact_strings,
     remember_secrets,
 )
+
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 
 def test_secrets_never_reach_the_output() -> None:
@@ -55,14 +55,6 @@ def test_console_format_on_request() -> None:
 # The one redaction function -------------------------------------------------------------------------
 
 MULTI_LINE = "first-line-of-secret\r\nsecond-line-of-secret"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    for name in STDLIB_LOGGERS:
-        logging.getLogger(name).handlers.clear()
 
 
 def test_a_multi_line_secret_is_masked_whole_and_line_by_line() -> None:

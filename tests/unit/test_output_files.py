@@ -8,7 +8,6 @@ import io
 import os
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,9 @@ from syncd.cli.main import main
 from syncd.cli.report import write_report
 from syncd.emulators.config import emulator_config
 from syncd.errors import ConfigError
+from tests.conftest import mode
 
 OTHER_UID = 65534  # nobody
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that lets everyone read new files, so 0600 must come from syncd."""
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -23,30 +23,23 @@ from syncd.connectors.planfix.client import PlanfixClient
 from syncd.errors import ProtocolError, RateLimitedError
 from syncd.ratelimit import planfix_limiter, planningpme_limiter
 from syncd.settings import PlanfixSettings
+from tests.clocks import FakeClock as BaseFakeClock
 
 NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
 OK_XML = b'<?xml version="1.0" encoding="UTF-8"?><response status="ok"><user><id>1</id></user></response>'
 
 
-class FakeClock:
-    """Time that moves only by sleeping; a pause far past any cap fails the test instead of
-    spinning through billions of fake seconds."""
+class FakeClock(BaseFakeClock):
+    """The shared fake clock, starting at ``NOW``; a pause far past any cap fails the test instead
+    of spinning through billions of fake seconds."""
 
     def __init__(self) -> None:
-        self.t = 1_000_000.0
-        self.slept = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
+        super().__init__(NOW)
 
     def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        self.slept += max(0.0, seconds)
+        super().sleep(seconds)
         if self.slept > 10 * DEFAULT_MAX_RETRY_AFTER_S:
             raise AssertionError(f"the account was paused for {self.slept:.0f} s and counting")
-
-    def now(self) -> datetime:
-        return NOW + timedelta(seconds=self.t - 1_000_000.0)
 
 
 @pytest.mark.parametrize(
