@@ -20,14 +20,6 @@ from syncd.errors import ProtocolError, RemoteError
 
 SYSTEM = "planningpme"
 _FIELD_CODE = re.compile(r"^fields\.([A-Za-z0-9_]+)$")
-ONE = {"pageIndex": "0", "pageSize": "1"}
-
-
-def _first(connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector) -> tuple[int, Any]:
-    """How many records the list holds and the first one, read as a cycle reads them."""
-    page = connector._fetch_page(dict(ONE), connector._scope(connector.client.now()))
-    label = f"{connector.entity} list"
-    return page.total_items, connector._record(page.items[0], label).data if page.items else None
 
 
 def check_planningpme(
@@ -40,7 +32,7 @@ def check_planningpme(
     firsts: dict[str, Any] = {}
 
     def probe(connector: PlanningPmeEventConnector | PlanningPmeCustomerConnector) -> str:
-        total, firsts[connector.entity] = _first(connector)
+        total, firsts[connector.entity] = connector.sample()
         path = events.settings.event_list_path if connector is events else connector.api
         return f"{path} answers with a page of {connector.entity}s ({total} in all)"
 

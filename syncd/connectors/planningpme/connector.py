@@ -305,6 +305,13 @@ class _PlanningPmeConnector:
             )
         return changes, history_complete
 
+    def sample(self) -> tuple[int, NativeRecord | None]:
+        """Read-only: how many records a full scan would list, and the first of them, read and
+        normalised as a cycle reads them (one page of one record). For ``syncd check``."""
+        page = self._fetch_page({"pageIndex": "0", "pageSize": "1"}, self._scope(self.client.now()))
+        first = self._record(page.items[0], f"{self.entity} list").data if page.items else None
+        return page.total_items, first
+
     def probe_history(self) -> HistoryProbe:
         """Read-only, no warning logged: would the history of the last ``overlap`` be understood?
         For ``syncd check``, which says whether cycles will use the history or read in full."""
