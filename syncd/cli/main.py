@@ -1,7 +1,8 @@
 """The ``syncd`` command line: parses arguments, turns errors into messages and exit codes.
 
 Exit codes: 0 ok, 1 some records failed, 2 usage/config/state error, 3 a remote system unreachable
-or auth failed, 4 the mass-delete guard stopped the run. A user mistake never prints a traceback.
+or auth failed, 4 the mass-delete guard stopped the run, 70 a bug in syncd (its traceback is printed
+with every secret masked). A user mistake never prints a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Protocol, TextIO
 
@@ -16,6 +18,9 @@ from syncd.cli.onboarding.options import add_options as add_init_options
 from syncd.errors import SyncdError
 from syncd.logs import redact
 from syncd.terminal import printable
+
+INTERNAL_ERROR_EXIT = 70
+"""EX_SOFTWARE (sysexits.h): syncd itself failed; every error syncd expects has an exit code of its own."""
 
 EMULATORS = ("planfix", "planningpme")
 
@@ -92,12 +97,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     command: str | None = args.command
     if command == "emulate":
         return _emulator_module(args.system).run_from_args(args, out)
-    handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {}
-    try:
-        commands = importlib.import_module("syncd.cli.commands")
-        handlers = commands.HANDLERS
-    except ModuleNotFoundError:  # only while the engine is being built
-        pass
+    from syncd.cli import commands  # here, not at the top: `syncd --help` imports nothing heavy
+
+    handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = commands.HANDLERS
     handler = handlers.get(command or "")
     if handler is None:
         print(f"syncd: '{command}' is not available in this build", file=sys.stderr)
@@ -126,3 +128,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug, not a user's mistake: say so, masked like every other output
+        trace = "".join(traceback.format_exception(exc))
+        print(
+            printable(f"syncd: internal error (please report it):\n{redact(trace)}", newlines=True),
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR_EXIT

@@ -26,6 +26,7 @@ import pytest
 import structlog
 
 from state.store import Store
+from syncd.cli import commands
 from syncd.cli.commands import run_once
 from syncd.cli.main import main
 from syncd.cli.report import RENDERERS
@@ -207,3 +208,20 @@ def test_a_reload_refreshes_the_values_to_mask(world: World) -> None:
     logged = out.getvalue()
     assert "remote said ***" in logged
     assert not any(part in logged for part in PUSH_TOKEN_LINES)
+
+
+def test_a_bug_prints_its_traceback_masked(
+    echoing_config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception syncd does not expect is a bug: its traceback is shown (someone must fix it),
+    but a secret in its message or its frames is masked like in any other output."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"a bug that quotes {PASSWORD_LINES[0]} and {PASSWORD}")
+
+    monkeypatch.setattr(commands, "build_remotes", broken)
+    assert main(["run", "--once", "--config", str(echoing_config)], out=io.StringIO()) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("syncd: internal error (please report it):")
+    assert "Traceback (most recent call last)" in err and "RuntimeError: a bug that quotes" in err
+    _assert_masked(err)
