@@ -41,6 +41,7 @@ from syncd.engine.planner import (
 from syncd.engine.readable import Readable, readable_of
 from syncd.engine.scan import FullScan, resolved_related
 from syncd.errors import GuardError, QuotaExhaustedError, RecordError
+from syncd.logs import redact
 
 log = structlog.get_logger(__name__)
 
@@ -101,29 +102,40 @@ class Cycle:
         """Records observed as their page arrived (see ``_read_both``), with the record observed."""
         self._archived: dict[Side, set[str]] = {s: set() for s in SIDES}
         """Keys counted as deleted because a person archived them (see ``_archived_as_deleted``)."""
+        self._open_row: int | None = None
+        """The cycle row opened for the writes, until it is finished."""
 
     # -- the pass -------------------------------------------------------------------------
 
     def run(self) -> CycleResult:
-        """One pass; a used-up daily quota is recorded as a cycle, so `syncd status` can say so."""
+        """One pass. A used-up daily quota is recorded as a cycle, so `syncd status` can say so;
+        and a cycle row opened for the writes is closed whatever stops them (an account-level
+        error mid-apply), so no row is left looking as if it still ran."""
         started = self.now()
         try:
             return self._run(started)
         except QuotaExhaustedError as exc:
             if not self.options.dry_run:
-                self._record_pause(started, exc)
+                self._close_row(started, PAUSED_OUTCOME, exc)
+            raise
+        except Exception as exc:
+            if self._open_row is not None:
+                self._close_row(started, STOPPED_OUTCOME, exc)
             raise
 
-    def _record_pause(self, started: datetime, exc: QuotaExhaustedError) -> None:
+    def _close_row(self, started: datetime, outcome: str, exc: Exception) -> None:
         now = self.now()
-        resumes = now + timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-        summary = {
-            "system": exc.system,
-            "error": str(exc),
-            "resumes_at": resumes.isoformat(timespec="seconds") if resumes else None,
-        }
-        cycle_id = self.store.start_cycle(self.pair.name, False, started)
-        self.store.finish_cycle(cycle_id, PAUSED_OUTCOME, summary, now)
+        summary: dict[str, Any] = {"system": getattr(exc, "system", None), "error": redact(exc)}
+        if isinstance(exc, QuotaExhaustedError):
+            resumes = now + timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
+            summary["resumes_at"] = resumes.isoformat(timespec="seconds") if resumes else None
+        cycle_id = (
+            self._open_row
+            if self._open_row is not None
+            else self.store.start_cycle(self.pair.name, False, started)
+        )
+        self._open_row = None
+        self.store.finish_cycle(cycle_id, outcome, summary, now)
 
     def _run(self, started: datetime) -> CycleResult:
         recovered = [] if self.options.dry_run else self._recover_intents()
@@ -204,6 +216,7 @@ class Cycle:
         if self.options.dry_run:
             return result
         cycle_id = self.store.start_cycle(self.pair.name, False, started)
+        self._open_row = cycle_id
         result.cycle_id = cycle_id
         flat = {(side, key): obs for side in SIDES for key, obs in observed[side].items()}
         applier = Applier(
@@ -225,6 +238,7 @@ class Cycle:
             if pushed:
                 self.store.mark_pushed_processed([r.id for r in pushed], self.now())
         self.store.finish_cycle(cycle_id, _outcome(result), summarise(result), self.now())
+        self._open_row = None
         return result
 
     # -- steps ------------------------------------------------------------------------------
@@ -462,6 +476,8 @@ class Cycle:
 
 
 PAUSED_OUTCOME = "paused: quota"
+STOPPED_OUTCOME = "stopped: error"
+"""An error no record can get past (credentials, the account, a bug) stopped the writes part-way."""
 """The outcome of a cycle stopped by a used-up request quota (its summary says until when)."""
 
 
