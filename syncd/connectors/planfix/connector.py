@@ -238,7 +238,12 @@ class PlanfixTaskConnector(_PlanfixConnector):
         return self._timed_listing(lambda: self._list([modified_since(local)], seen=seen), full_scan=False)
 
     def get(self, key: str) -> RemoteRecord | None:
-        return self._get(key)
+        record = self._get(key)
+        if record is not None and key in self._expected:
+            # About to be updated (the applier reads first when the mapping keeps values it cannot
+            # translate): this copy is as fresh as a read-ahead one, so the update uses it.
+            self._ahead[key] = (record, self._client.limiter.clock.monotonic())
+        return record
 
     def get_many(self, keys: Iterable[str]) -> list[RemoteRecord]:
         wanted = list(dict.fromkeys(keys))

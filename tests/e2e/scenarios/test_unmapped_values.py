@@ -33,3 +33,19 @@ def test_a_second_phone_stays_when_the_first_changes_in_a_full_scan(world: World
     world.sync(full=True)
     numbers = [p["number"] for p in planfix(world, "contacts")[contact]["phones"]]
     assert numbers == ["+34 600 999 999", "+34 910 000 002"]
+
+
+def test_a_task_read_before_its_workers_are_written_is_read_once(world: World, people: People) -> None:
+    """The applier reads the task first (its workers keep users the table does not name); the
+    connector's full-state ``task.update`` then uses that fresh copy instead of reading it again."""
+    event = people.add_event("Instalación", resources=[{"key": "R1"}])
+    for _ in range(3):
+        world.sync(full=True)  # settled: the full scan now keeps no copy of the unchanged task
+    task = {pme: pf for pf, pme in links(world, "tasks").items()}[event]
+    people.edit_event(event, resources=[{"key": "R2"}])
+    world.pf("POST", "stats/reset")
+    world.sync(full=True)
+    calls = world.pf("GET", "stats")["by_method"]
+    assert calls.get("task.update") == 1
+    assert calls.get("task.get", 0) + calls.get("task.getMulti", 0) == 1, calls
+    assert [w["id"] for w in planfix(world, "tasks")[task]["workers"]["users"]] == ["2"]
