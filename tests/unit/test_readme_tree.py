@@ -2,13 +2,11 @@
 
 A newcomer finds a room by that tree; a tree that has drifted from the code sends them to the wrong
 one. Lines of the tree hold names (``planner/``, ``cycle.py scan.py``) then, after two spaces, a
-description; a line whose first words are not all names is a description's continuation. A
-package's ``__init__.py`` that holds only its docstring is implied by the package's line.
+description; a line whose first words are not all names is a description's continuation.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
@@ -45,17 +43,10 @@ def listed_files(lines: list[str]) -> set[str]:
     return files
 
 
-def _only_a_docstring(path: Path) -> bool:
-    body = ast.parse(path.read_text(encoding="utf-8")).body
-    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
-
-
 def source_files() -> set[str]:
     found: set[str] = set()
     for tree in TREES:
         for path in (ROOT / tree).rglob("*.py"):
-            if path.name == "__init__.py" and _only_a_docstring(path):
-                continue
             found.add(str(path.relative_to(ROOT)))
     return found
 
