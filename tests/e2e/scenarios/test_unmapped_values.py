@@ -37,7 +37,9 @@ def test_a_second_phone_stays_when_the_first_changes_in_a_full_scan(world: World
 
 def test_a_task_read_before_its_workers_are_written_is_read_once(world: World, people: People) -> None:
     """The applier reads the task first (its workers keep users the table does not name); the
-    connector's full-state ``task.update`` then uses that fresh copy instead of reading it again."""
+    connector's full-state ``task.update`` then uses that fresh copy instead of reading it again.
+    ``ПланФикс_API_task.getMulti.md``: each ``<task>`` it returns is the card of
+    ``ПланФикс_API_task.get.md``, so a ``task.get`` copy holds all a read-ahead one would."""
     event = people.add_event("Instalación", resources=[{"key": "R1"}])
     for _ in range(3):
         world.sync(full=True)  # settled: the full scan now keeps no copy of the unchanged task
