@@ -389,8 +389,9 @@ class PlanfixContactConnector(_PlanfixConnector):
             log.info("planfix.delete_already_gone", entity="contact", key=key)
 
     def set_marker(self, key: str, marker: str | None) -> None:
-        params: list[Param] = [("contact", [("id", key), _custom_value(self.marker_field, marker)])]
-        self._client.call("contact.update", params, write=True)
+        """Through ``update``: ``contact.update``'s page does not say whether custom values it is
+        not given are kept, so like every contact write this one carries the merged custom data."""
+        self.update(key, {"customData": {self.marker_field: marker or ""}})
 
 
 @dataclass(frozen=True)
